@@ -1,0 +1,292 @@
+"""The contract every venue client fulfils: plain values in, small frozen dataclasses out.
+
+Quantities, prices, rates and money are ``Decimal``; times are UTC-aware ``datetime``; order ids are strings
+(BingX order ids exceed 2**53). Symbols are canonical (``BTCUSDT``) at this boundary; each client maps them to its
+venue's spelling.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+from typing import Protocol, runtime_checkable
+
+
+class Venue(enum.StrEnum):
+    BYBIT = "bybit"
+    BINGX = "bingx"
+
+    @property
+    def label(self) -> str:
+        return {"bybit": "Bybit", "bingx": "BingX"}[self.value]
+
+
+class Environment(enum.StrEnum):
+    MAINNET = "mainnet"
+    TESTNET = "testnet"
+    DEMO = "demo"
+    SIMULATOR = "simulator"
+
+
+class Side(enum.StrEnum):
+    """Order side. Opening BUY makes a long position, opening SELL a short one."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class PositionSide(enum.StrEnum):
+    LONG = "long"
+    SHORT = "short"
+
+    @classmethod
+    def opened_by(cls, side: Side) -> PositionSide:
+        return cls.LONG if side is Side.BUY else cls.SHORT
+
+
+class PositionMode(enum.StrEnum):
+    ONE_WAY = "one_way"
+    HEDGE = "hedge"
+
+
+class OrderStatus(enum.StrEnum):
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """An API key pair. The repr masks both halves so a stray log line cannot leak them."""
+
+    api_key: str
+    api_secret: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(api_key={mask_secret(self.api_key)!r}, api_secret='***')"
+
+    __str__ = __repr__
+
+
+def mask_secret(value: str, *, visible: int = 4) -> str:
+    """``abcd…wxyz`` style masking for display: never more than ``visible`` characters at each end."""
+    if not value:
+        return ""
+    if len(value) <= visible * 2 + 2:
+        return "*" * min(len(value), 8)
+    return f"{value[:visible]}…{value[-visible:]}"
+
+
+@dataclass(frozen=True)
+class ClockSync:
+    """Result of measuring a venue's clock: ``offset`` seconds to add to the local clock to get venue time."""
+
+    offset: float
+    round_trip: float
+    samples: int
+
+
+@dataclass(frozen=True)
+class SymbolRules:
+    venue: Venue
+    symbol: str
+    min_leverage: int
+    max_leverage: int
+    qty_step: Decimal
+    min_qty: Decimal
+    min_notional: Decimal
+    max_market_qty: Decimal | None = None
+    taker_fee_rate: Decimal | None = None
+    tradable: bool = True
+
+    def round_qty(self, quantity: Decimal) -> Decimal:
+        """Round down to the quantity step: the venues truncate excess precision, so we do it ourselves."""
+        return round_down(quantity, self.qty_step)
+
+
+def round_down(quantity: Decimal, step: Decimal) -> Decimal:
+    if step <= 0:
+        return quantity
+    return (quantity / step).to_integral_value(rounding=ROUND_DOWN) * step
+
+
+@dataclass(frozen=True)
+class FundingInfo:
+    venue: Venue
+    symbol: str
+    rate: Decimal
+    next_funding_time: datetime
+    interval_hours: int
+    mark_price: Decimal
+
+
+@dataclass(frozen=True)
+class LeverageInfo:
+    """Leverage currently set for a symbol. In one-way mode ``long == short``."""
+
+    venue: Venue
+    symbol: str
+    long: int
+    short: int
+    max_leverage: int | None = None
+
+
+@dataclass(frozen=True)
+class Position:
+    """An open position (flat rows are not returned). ``size`` is always positive."""
+
+    venue: Venue
+    symbol: str
+    side: PositionSide
+    size: Decimal
+    entry_price: Decimal
+    mark_price: Decimal | None = None
+    leverage: int | None = None
+    unrealised_pnl: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    venue: Venue
+    asset: str
+    available_margin: Decimal
+    equity: Decimal
+    wallet_balance: Decimal
+
+
+@dataclass(frozen=True)
+class OrderAck:
+    """The venue accepted an order (accepted, not necessarily filled)."""
+
+    venue: Venue
+    symbol: str
+    client_order_id: str
+    exchange_order_id: str
+    exchange_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    venue: Venue
+    symbol: str
+    client_order_id: str
+    exchange_order_id: str
+    side: Side
+    status: OrderStatus
+    quantity: Decimal
+    filled_quantity: Decimal
+    avg_price: Decimal | None
+    fee: Decimal | None  # positive = paid by us
+    reduce_only: bool
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FundingPayment:
+    """A funding settlement on the account. ``amount`` is positive when received, negative when paid."""
+
+    venue: Venue
+    symbol: str
+    amount: Decimal
+    time: datetime
+    payment_id: str
+    rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class KeyPermissions:
+    can_read: bool
+    can_trade_perpetuals: bool
+    can_withdraw: bool
+    can_transfer: bool
+    read_only: bool
+    ip_restricted: bool | None = None
+    details: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def warnings(self) -> list[str]:
+        found = []
+        if self.can_withdraw:
+            found.append("This key can WITHDRAW funds. Create a key without withdrawal rights.")
+        if self.can_transfer:
+            found.append("This key can transfer funds between accounts; fundarb does not need that.")
+        if not self.can_trade_perpetuals:
+            found.append("This key cannot trade perpetual futures; fundarb cannot open positions with it.")
+        return found
+
+
+Clock = Callable[[], float]
+"""Seconds since the epoch, like ``time.time``: the seam through which tests control time."""
+
+
+@runtime_checkable
+class ExchangeClient(Protocol):
+    """What fundarb needs from a venue. Every method may raise an ``exchanges.errors.ExchangeError``."""
+
+    venue: Venue
+
+    def server_time(self) -> datetime: ...
+
+    def sync_clock(self, *, samples: int = 3) -> ClockSync:
+        """Measure the venue's clock offset (round-trip corrected, best of ``samples``) and use it from now on."""
+        ...
+
+    def exchange_now(self) -> datetime:
+        """The local clock corrected by the last measured offset: what the venue thinks the time is."""
+        ...
+
+    def symbol_rules(self, symbol: str) -> SymbolRules: ...
+
+    def all_symbol_rules(self) -> dict[str, SymbolRules]: ...
+
+    def funding_info(self, symbol: str) -> FundingInfo: ...
+
+    def all_funding_info(self) -> dict[str, FundingInfo]: ...
+
+    def position_mode(self, symbol: str) -> PositionMode: ...
+
+    def leverage(self, symbol: str) -> LeverageInfo: ...
+
+    def set_leverage(self, symbol: str, leverage: int, *, position_mode: PositionMode) -> None:
+        """Set leverage (both sides in hedge mode). "Not modified" counts as success."""
+        ...
+
+    def positions(self, symbol: str) -> list[Position]: ...
+
+    def balance(self) -> Balance: ...
+
+    def place_market_order(
+        self,
+        *,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        client_order_id: str,
+        position_mode: PositionMode,
+        reduce_only: bool = False,
+    ) -> OrderAck:
+        """Send one market order. Never retried: on ``UnknownOutcome`` look it up with ``get_order``."""
+        ...
+
+    def get_order(self, *, symbol: str, client_order_id: str) -> Order: ...
+
+    def funding_payments(
+        self, *, since: datetime, until: datetime | None = None, symbol: str | None = None
+    ) -> list[FundingPayment]: ...
+
+    def key_permissions(self) -> KeyPermissions: ...
+
+    def close(self) -> None: ...
