@@ -1,9 +1,251 @@
-# Temporary minimal settings; the full django-environ settings land with issue 2.
+"""fundarb settings: everything that differs between machines comes from the environment (or a `.env` file).
+
+See `.env.example` for every variable. Production (DEBUG off) refuses to start without SECRET_KEY and
+FIELD_ENCRYPTION_KEYS, and passes `manage.py check --deploy` with no warnings.
+"""
+
+import sys
 from pathlib import Path
 
+import environ
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-SECRET_KEY = "dev-only"
-DEBUG = True
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "arbitrage"]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# FUNDARB_ENV_FILE names another file; set it empty to read none (tests of the refusals below do).
+_env_file = env.str("FUNDARB_ENV_FILE", default=str(BASE_DIR / ".env"))
+if _env_file:
+    environ.Env.read_env(_env_file)
+
+
+def _required(name: str) -> str:
+    """A one-line refusal instead of a traceback: an operator reads this at 3 a.m."""
+    value = env.str(name, default="")
+    if not value:
+        sys.exit(f"fundarb: {name} must be set when DEBUG is off (see .env.example)")
+    return value
+
+
+def _dev_value(name: str, make) -> str:
+    """In DEBUG, a value generated once and kept under var/ so the web server and the workers agree on it."""
+    value = env.str(name, default="")
+    if value:
+        return value
+    path = VAR_DIR / f"dev-{name.lower().replace('_', '-')}"
+    if not path.exists():
+        VAR_DIR.mkdir(exist_ok=True)
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _new_secret_key() -> str:
+    from django.core.management.utils import get_random_secret_key
+
+    return get_random_secret_key()
+
+
+def _new_fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+DEBUG = env.bool("DEBUG", default=False)
+
+if DEBUG:
+    SECRET_KEY = _dev_value("SECRET_KEY", _new_secret_key)
+    FIELD_ENCRYPTION_KEYS = [k.strip() for k in _dev_value("FIELD_ENCRYPTION_KEYS", _new_fernet_key).split(",")]
+else:
+    SECRET_KEY = _required("SECRET_KEY")
+    FIELD_ENCRYPTION_KEYS = [k.strip() for k in _required("FIELD_ENCRYPTION_KEYS").split(",") if k.strip()]
+
+
+def _check_fernet_keys(keys: list[str]) -> list[str]:
+    from cryptography.fernet import Fernet
+
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            sys.exit(
+                f"fundarb: FIELD_ENCRYPTION_KEYS entry {position} is not a valid Fernet key "
+                "(32 url-safe base64-encoded bytes; generate one with `make key`)"
+            )
+    return keys
+
+
+FIELD_ENCRYPTION_KEYS = _check_fernet_keys(FIELD_ENCRYPTION_KEYS)
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_q",
+    "arbitrage",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "fundarb_site.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fundarb_site.urls"
+WSGI_APPLICATION = "fundarb_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'fundarb.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the workers and the executor's threads write concurrently: WAL lets readers run beside the
+    # writer, the busy timeout waits for the lock instead of failing, and IMMEDIATE transactions take the write lock
+    # up front so two writers never deadlock upgrading a read lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        }
+    )
+    # A file, not the shared-cache in-memory database, so the executor's threads see one database in tests too.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-fundarb.sqlite3")}
+    VAR_DIR.mkdir(exist_ok=True)
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://fundarb")}
+
+# --- Auth -------------------------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Time and language ------------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
 USE_TZ = True
+
+# --- Static files (vendored; the app works offline, no CDN) -----------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Security ---------------------------------------------------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    if env.bool("BEHIND_TLS_PROXY", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Email (notifications to owners) ----------------------------------------------------------------------------
+# EMAIL_URL like smtp+tls://user:password@mail.example.com:587 ; the console backend prints mail to stdout.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fundarb@localhost")
+
+# --- django-q2 --------------------------------------------------------------------------------------------------
+# Money-moving work: a task that still runs is never handed to another worker (retry > timeout), a failed task is
+# not retried by the queue (the executor's own state machine decides), and missed schedules are not replayed in a
+# burst after downtime (catch_up off): a stale trigger must never fire late.
+Q_TASK_TIMEOUT = env.int("Q_TASK_TIMEOUT", default=900)
+Q_CLUSTER = {
+    "name": env.str("Q_CLUSTER_NAME_PREFIX", default="fundarb"),
+    "workers": env.int("Q_WORKERS", default=4),
+    "timeout": Q_TASK_TIMEOUT,
+    "retry": Q_TASK_TIMEOUT + 300,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "time_zone": "UTC",
+    "save_limit": 1000,
+    "label": "Task queue",
+    "poll": 0.2,
+}
+Q_REDIS_URL = env.str("Q_REDIS_URL", default="")
+if Q_REDIS_URL:
+    Q_CLUSTER["redis"] = Q_REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Logging: always to stderr, so command output on stdout stays clean -----------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOG_FORMAT = env.str("LOG_FORMAT", default="human")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "human": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"},
+        "json": {"()": "fundarb_site.logging.JsonFormatter"},
+    },
+    "filters": {"redact": {"()": "fundarb_site.logging.RedactSecretsFilter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "formatter": "json" if LOG_FORMAT == "json" else "human",
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": True},
+        # django-q2 attaches its own stdout-less handler unless its logger already has one.
+        "django-q": {"handlers": ["stderr"], "level": env.str("Q_LOG_LEVEL", default="INFO"), "propagate": False},
+    },
+}

@@ -1,0 +1,48 @@
+# fundarb: `make run` (demo on the built-in simulator) and `make test` (the whole suite) do all set-up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test install lint format key bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Secrets for local use, generated once so the web server, the workers and every restart share them.
+.env: | install
+	$(PY) -m fundarb_site.devenv .env
+
+run: install .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py seed_demo
+	PORT=$(PORT) $(PY) manage.py run_stack --port $(PORT)
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) .ci/pytest-matrix
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+key: install
+	@$(PY) -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+
+clean:
+	rm -rf var/staticfiles var/test-*.sqlite3* .pytest_cache .ruff_cache
