@@ -8,6 +8,7 @@ venue's spelling.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -226,6 +227,55 @@ class KeyPermissions:
         if not self.can_trade_perpetuals:
             found.append("This key cannot trade perpetual futures; fundarb cannot open positions with it.")
         return found
+
+
+MAX_CLIENT_ORDER_ID_LENGTH = 36
+_CLIENT_ORDER_ID = re.compile(rf"[a-z0-9_-]{{1,{MAX_CLIENT_ORDER_ID_LENGTH}}}")
+
+
+def check_client_order_id(value: str) -> str:
+    """Accept only ids valid on both venues and unchanged by them.
+
+    Bybit allows 36 characters of letters, digits, ``-`` and ``_``; BingX lowercases ids, so uppercase would come
+    back different; and these characters need no URL encoding, so BingX signs exactly what is sent.
+    """
+    if not isinstance(value, str) or not _CLIENT_ORDER_ID.fullmatch(value):
+        raise ValueError(
+            f"client order id {value!r} is invalid: use 1 to {MAX_CLIENT_ORDER_ID_LENGTH} lowercase letters, "
+            "digits, '-' or '_'"
+        )
+    return value
+
+
+def whole_leverage(value: object) -> int:
+    """A leverage as a whole number >= 1. Rejects bools and fractional floats/Decimals instead of rounding them."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError(f"leverage must be a whole number, got {value!r}")
+    try:
+        whole = value == int(value)
+    except (ValueError, OverflowError):  # NaN, infinity
+        whole = False
+    if not whole:
+        raise ValueError(f"leverage must be a whole number, got {value}")
+    leverage = int(value)
+    if leverage < 1:
+        raise ValueError(f"leverage must be at least 1x, got {leverage}x")
+    return leverage
+
+
+def plain_decimal(value: Decimal) -> str:
+    """A ``Decimal`` as plain digits, never an exponent: ``Decimal("1E+1")`` -> ``"10"``, ``0.00100`` -> ``"0.001"``."""
+    return format(value.normalize(), "f")
+
+
+def quantity_text(quantity: Decimal) -> str:
+    """An order quantity as the venues want it. Floats are refused: their binary fractions are not exact."""
+    if isinstance(quantity, bool) or not isinstance(quantity, Decimal | int):
+        raise ValueError(f"quantity must be a Decimal, got {type(quantity).__name__} {quantity!r}")
+    quantity = Decimal(quantity)
+    if not quantity.is_finite() or quantity <= 0:
+        raise ValueError(f"quantity must be a positive number, got {quantity}")
+    return plain_decimal(quantity)
 
 
 Clock = Callable[[], float]

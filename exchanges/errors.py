@@ -7,6 +7,8 @@ a key, a secret or a signature.
 
 from __future__ import annotations
 
+_VENUE_LABELS = {"bybit": "Bybit", "bingx": "BingX"}
+
 
 class ExchangeError(Exception):
     """A venue refused, failed or could not be understood.
@@ -36,7 +38,7 @@ class ExchangeError(Exception):
         super().__init__(self.describe())
 
     def describe(self) -> str:
-        venue = self.venue.capitalize() if self.venue.islower() else self.venue
+        venue = _VENUE_LABELS.get(self.venue.lower(), self.venue)
         where = f"{venue} {self.operation}".strip()
         code = f" (code {self.code})" if self.code else ""
         text = f"{where} failed{code}: {self.reason}" if where else f"{self.reason}{code}"
