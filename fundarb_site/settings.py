@@ -199,6 +199,25 @@ if not DEBUG:
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fundarb@localhost")
 
+# --- Venues and the executor's timeline -------------------------------------------------------------------------
+# Where public market data (funding rates, symbol rules) comes from: mainnet, or the simulator for the demo.
+MARKET_DATA_ENVIRONMENT = env.str("MARKET_DATA_ENVIRONMENT", default="mainnet")
+# Offsets around each funding instant T, in seconds. Tests shrink them to run a whole cycle in seconds.
+FUNDARB_EXECUTOR = {
+    "ARM_AHEAD": env.float("EXECUTOR_ARM_AHEAD", default=600),  # planner arms executions funding within this
+    "PREFLIGHT_BEFORE_SYNC": env.float("EXECUTOR_PREFLIGHT_BEFORE_SYNC", default=30),
+    "SYNC_BEFORE": env.float("EXECUTOR_SYNC_BEFORE", default=30),
+    "SYNC_MIN_GAP": env.float("EXECUTOR_SYNC_MIN_GAP", default=10),  # sync ends at least this long before T-lead
+    "OPEN_CUTOFF": env.float("EXECUTOR_OPEN_CUTOFF", default=1.0),  # never send an open later than T - this
+    "UNKNOWN_ORDER_GRACE": env.float("EXECUTOR_UNKNOWN_ORDER_GRACE", default=10),  # not found for this long: not placed
+    "PNL_FIRST_LOOK": env.float("EXECUTOR_PNL_FIRST_LOOK", default=20),  # venues report funding seconds after T
+    "PNL_GIVE_UP": env.float("EXECUTOR_PNL_GIVE_UP", default=3600),
+    "RECONCILE_GRACE": env.float("EXECUTOR_RECONCILE_GRACE", default=60),
+    "STAGE_THREADS": env.int("EXECUTOR_STAGE_THREADS", default=64),
+    "MARGIN_BUFFER": env.float("EXECUTOR_MARGIN_BUFFER", default=1.10),  # required margin x this must be free
+    "DEFAULT_TAKER_FEE": {"bybit": "0.00055", "bingx": "0.0005"},
+}
+
 # --- django-q2 --------------------------------------------------------------------------------------------------
 # Money-moving work: a task that still runs is never handed to another worker (retry > timeout), a failed task is
 # not retried by the queue (the executor's own state machine decides), and missed schedules are not replayed in a

@@ -38,3 +38,63 @@ def redis_url() -> str:
     if not tcp_reachable(url, 6379):
         require_service("Redis", f"nothing listens at {url} (set TEST_REDIS_URL)")
     return url
+
+
+# --- Users, the simulator and accounts on it: shared by executor, web and command tests -------------------------
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("alice", email="alice@example.com", password="alice-password-1")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user("bob", email="bob@example.com", password="bob-password-1")
+
+
+@pytest.fixture
+def venue_sim():
+    """A fresh in-process simulator with frozen marks and rates (exact amounts), on an ephemeral port."""
+    from exchanges.simulator import Simulator
+
+    with Simulator(seed=11, random_walk=False) as simulator:
+        yield simulator
+
+
+@pytest.fixture(autouse=True)
+def _fresh_venue_clients():
+    """Cached venue clients and limits belong to one test: each test starts its own simulator."""
+    yield
+    from django.core.cache import cache
+
+    from arbitrage.services.clients import forget_clients
+
+    forget_clients()
+    cache.clear()
+
+
+def make_sim_account(sim, owner, venue: str, *, label: str | None = None, hedge: bool = False, balance="10000"):
+    """An account on the simulator and the matching ExchangeAccount row."""
+    from decimal import Decimal
+
+    from arbitrage.services.accounts import account_create
+
+    key = f"{owner.username}-{venue}-{label or 'main'}-key".lower()
+    secret = f"{owner.username}-{venue}-secret-{label or 'main'}"
+    sim.add_account(venue, key, secret, hedge=hedge, balance=Decimal(balance))
+    return account_create(
+        owner=owner,
+        exchange=venue,
+        label=label or f"{venue} main",
+        api_key=key,
+        api_secret=secret,
+        environment="simulator",
+        base_url=sim.base_url,
+    )
+
+
+@pytest.fixture
+def sim_accounts(venue_sim, user):
+    """alice's Bybit and BingX accounts on the simulator (one-way mode)."""
+    return make_sim_account(venue_sim, user, "bybit"), make_sim_account(venue_sim, user, "bingx")

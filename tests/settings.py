@@ -9,3 +9,11 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "ZnVuZGFyYi10ZXN0LWtleS1ub3QtZm9y
 from fundarb_site.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests create many users
+
+# One test database per pytest run (xdist workers of one run share the run id), so two runs at once, say a
+# developer's and an editor's, never drop each other's database.
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:8]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-fundarb-{_RUN}.sqlite3")}  # noqa: F405
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_fundarb_{_RUN}"}  # noqa: F405

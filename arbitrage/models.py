@@ -1,0 +1,365 @@
+"""fundarb's domain: who trades what, where, and every step of every funding instant.
+
+Invariants live in the database: an execution is unique per (subscription, funding instant), a client order id is
+unique, an order slot (execution, role, action, attempt) is unique, and numeric limits are check constraints.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from arbitrage.crypto import EncryptedTextField
+from exchanges.base import Environment, Venue, mask_secret
+
+MAX_LEAD_SECONDS = 60
+MAX_CLOSE_DELAY_SECONDS = 600
+
+
+class Exchange(models.TextChoices):
+    BYBIT = Venue.BYBIT.value, "Bybit"
+    BINGX = Venue.BINGX.value, "BingX"
+
+
+class AccountEnvironment(models.TextChoices):
+    MAINNET = Environment.MAINNET.value, "Mainnet"
+    TESTNET = Environment.TESTNET.value, "Testnet"
+    DEMO = Environment.DEMO.value, "Demo (Bybit demo / BingX VST)"
+    SIMULATOR = Environment.SIMULATOR.value, "Built-in simulator"
+
+
+class ExchangeAccount(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exchange_accounts")
+    exchange = models.CharField(max_length=10, choices=Exchange.choices)
+    label = models.CharField(max_length=60)
+    environment = models.CharField(max_length=10, choices=AccountEnvironment.choices, default="mainnet")
+    base_url = models.URLField(blank=True, help_text="Overrides the environment's standard URL (proxies, local test)")
+    api_key = EncryptedTextField()
+    api_secret = EncryptedTextField()
+    api_key_hint = models.CharField(max_length=20, editable=False, help_text="Masked key for display")
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_check_ok = models.BooleanField(null=True)
+    last_check_message = models.TextField(blank=True)
+    can_withdraw = models.BooleanField(null=True, help_text="The key can withdraw funds (flagged as a risk)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["exchange", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "label"], name="account_label_unique_per_owner"),
+            models.CheckConstraint(condition=Q(exchange__in=[v.value for v in Venue]), name="account_exchange_known"),
+            models.CheckConstraint(
+                condition=Q(environment__in=[e.value for e in Environment]), name="account_environment_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.get_exchange_display()})"
+
+    def __repr__(self) -> str:
+        return f"<ExchangeAccount {self.pk} {self.exchange} {self.label!r} key={self.api_key_hint}>"
+
+    def set_credentials(self, *, api_key: str, api_secret: str) -> None:
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.api_key_hint = mask_secret(api_key)
+
+    set_credentials.alters_data = True
+
+    @property
+    def venue(self) -> Venue:
+        return Venue(self.exchange)
+
+
+class Direction(models.TextChoices):
+    AUTO = "auto", "Auto (receive funding on the primary)"
+    LONG = "long", "Long on the primary"
+    SHORT = "short", "Short on the primary"
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    ERROR = "error", "Error"
+    COMPLETED = "completed", "Completed"
+
+
+class Subscription(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions")
+    symbol = models.CharField(max_length=30)
+    primary_account = models.ForeignKey(ExchangeAccount, on_delete=models.PROTECT, related_name="primary_for")
+    hedge_account = models.ForeignKey(ExchangeAccount, on_delete=models.PROTECT, related_name="hedge_for")
+    quantity = models.DecimalField(max_digits=28, decimal_places=12, help_text="Base coin, per leg")
+    leverage = models.PositiveSmallIntegerField(default=3)
+    direction = models.CharField(max_length=5, choices=Direction.choices, default=Direction.AUTO)
+    min_edge_bps = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    lead_seconds = models.PositiveSmallIntegerField(default=5)
+    close_delay_seconds = models.PositiveSmallIntegerField(default=10)
+    recurring = models.BooleanField(default=True)
+    status = models.CharField(max_length=10, choices=SubscriptionStatus.choices, default=SubscriptionStatus.ACTIVE)
+    last_error = models.TextField(blank=True)
+    leverage_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="subscription_quantity_positive"),
+            models.CheckConstraint(condition=Q(leverage__gte=1, leverage__lte=200), name="subscription_leverage_range"),
+            models.CheckConstraint(
+                condition=Q(lead_seconds__gte=1, lead_seconds__lte=MAX_LEAD_SECONDS), name="subscription_lead_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(close_delay_seconds__gte=1, close_delay_seconds__lte=MAX_CLOSE_DELAY_SECONDS),
+                name="subscription_close_delay_range",
+            ),
+            models.CheckConstraint(condition=~Q(primary_account=F("hedge_account")), name="subscription_two_accounts"),
+            models.CheckConstraint(condition=Q(status__in=SubscriptionStatus.values), name="subscription_status_known"),
+            models.CheckConstraint(condition=Q(direction__in=Direction.values), name="subscription_direction_known"),
+        ]
+        indexes = [models.Index(fields=["status", "symbol"])]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.primary_account.exchange}->{self.hedge_account.exchange} #{self.pk}"
+
+
+class KillSwitch(models.Model):
+    """'Pause everything' for one user. The switch for everybody lives on ``Installation`` (staff only)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kill_switch")
+    engaged = models.BooleanField(default=False)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"kill switch of {self.user} ({'engaged' if self.engaged else 'off'})"
+
+
+class ExecutionStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    PREFLIGHT = "preflight", "Preflight passed"
+    SYNCED = "synced", "Leverage synced"
+    OPENING = "opening", "Opening"
+    OPEN = "open", "Open"
+    CLOSING = "closing", "Closing"
+    COMPLETED = "completed", "Completed"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+    UNWINDING = "unwinding", "Unwinding"
+    UNWOUND = "unwound", "Unwound"
+    RECONCILING = "reconciling", "Reconciling"
+
+
+TERMINAL_STATUSES = (
+    ExecutionStatus.COMPLETED,
+    ExecutionStatus.SKIPPED,
+    ExecutionStatus.FAILED,
+    ExecutionStatus.UNWOUND,
+)
+
+
+class Execution(models.Model):
+    """One funding instant of one subscription. Status moves only by compare-and-set (services.execution)."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="executions")
+    funding_time = models.DateTimeField(help_text="The primary venue's funding instant T")
+    status = models.CharField(max_length=12, choices=ExecutionStatus.choices, default=ExecutionStatus.PLANNED)
+    status_changed_at = models.DateTimeField()
+    deadline_at = models.DateTimeField(help_text="When the reconciler takes over if the status has not moved on")
+    driver_token = models.CharField(max_length=32, blank=True, help_text="The driver task that claimed this row")
+    # What was decided at planning/preflight time, kept so the record stays true if the subscription changes.
+    symbol = models.CharField(max_length=30)
+    primary_venue = models.CharField(max_length=10, choices=Exchange.choices)
+    hedge_venue = models.CharField(max_length=10, choices=Exchange.choices)
+    primary_side = models.CharField(max_length=4, blank=True)
+    quantity = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
+    leverage = models.PositiveSmallIntegerField()
+    lead_seconds = models.PositiveSmallIntegerField()
+    close_delay_seconds = models.PositiveSmallIntegerField()
+    primary_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    hedge_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    mark_price = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
+    expected_edge_bps = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    hedge_settles = models.BooleanField(default=False, help_text="The hedge venue also settles while the legs are open")
+    error = models.TextField(blank=True)
+    # P&L in USDT. Positive is money made. Final once both venues have reported funding.
+    pnl_funding = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
+    pnl_fees = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
+    pnl_price = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
+    pnl_final = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-funding_time", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "funding_time"], name="one_execution_per_instant"),
+            models.CheckConstraint(condition=Q(status__in=ExecutionStatus.values), name="execution_status_known"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "deadline_at"]),
+            models.Index(fields=["funding_time", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Execution #{self.pk} {self.symbol} @ {self.funding_time:%Y-%m-%d %H:%M:%S}Z ({self.status})"
+
+    @property
+    def pnl_net(self) -> Decimal | None:
+        parts = [self.pnl_funding, self.pnl_fees, self.pnl_price]
+        if all(p is None for p in parts):
+            return None
+        return sum((p or Decimal(0) for p in parts), Decimal(0))
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class LegRole(models.TextChoices):
+    PRIMARY = "primary", "Primary"
+    HEDGE = "hedge", "Hedge"
+
+
+class OrderAction(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSE = "close", "Close"
+    UNWIND = "unwind", "Unwind"
+
+
+class OrderState(models.TextChoices):
+    PENDING = "pending", "Pending (not sent)"
+    SENT = "sent", "Sent, outcome unknown"
+    ACKED = "acked", "Acknowledged"
+    FILLED = "filled", "Filled"
+    PARTIALLY_FILLED = "partially_filled", "Partially filled"
+    REJECTED = "rejected", "Rejected"
+    NOT_PLACED = "not_placed", "Not placed"
+
+
+class Order(models.Model):
+    """One order on one venue. The client order id is written here before the request leaves."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="orders")
+    role = models.CharField(max_length=7, choices=LegRole.choices)
+    action = models.CharField(max_length=6, choices=OrderAction.choices)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    venue = models.CharField(max_length=10, choices=Exchange.choices)
+    account = models.ForeignKey(ExchangeAccount, on_delete=models.PROTECT, related_name="orders")
+    symbol = models.CharField(max_length=30)
+    side = models.CharField(max_length=4)
+    quantity = models.DecimalField(max_digits=28, decimal_places=12)
+    reduce_only = models.BooleanField(default=False)
+    client_order_id = models.CharField(max_length=36, unique=True)
+    exchange_order_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=OrderState.choices, default=OrderState.PENDING)
+    filled_quantity = models.DecimalField(max_digits=28, decimal_places=12, default=Decimal("0"))
+    avg_price = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
+    fee = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["execution_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "role", "action", "attempt"], name="one_order_per_slot"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),
+            models.CheckConstraint(condition=Q(filled_quantity__gte=0), name="order_filled_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.action} #{self.attempt} {self.side} {self.quantity} {self.symbol} on {self.venue}"
+
+
+class ExecutionEvent(models.Model):
+    """Every step, as it happens: the timeline a trader reads."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    step = models.CharField(max_length=40)
+    outcome = models.CharField(max_length=10)
+    venue = models.CharField(max_length=10, blank=True)
+    duration_ms = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["execution", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M:%S.%f} {self.step} {self.outcome}"
+
+
+class Notice(models.Model):
+    """Something the owner must see on the dashboard (also emailed)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
+    level = models.CharField(max_length=10, default="error")
+    message = models.TextField()
+    execution = models.ForeignKey(Execution, null=True, blank=True, on_delete=models.SET_NULL)
+    subscription = models.ForeignKey(Subscription, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dismissed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.message[:80]
+
+
+class MarketSnapshot(models.Model):
+    """One venue's public data for one symbol, refreshed by a periodic task: pages read this, never the venue."""
+
+    venue = models.CharField(max_length=10, choices=Exchange.choices)
+    symbol = models.CharField(max_length=30)
+    funding_rate = models.DecimalField(max_digits=20, decimal_places=10)
+    next_funding_time = models.DateTimeField()
+    interval_hours = models.PositiveSmallIntegerField()
+    mark_price = models.DecimalField(max_digits=28, decimal_places=12)
+    max_leverage = models.PositiveSmallIntegerField(null=True, blank=True)
+    qty_step = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
+    min_qty = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
+    min_notional = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["symbol", "venue"]
+        constraints = [models.UniqueConstraint(fields=["venue", "symbol"], name="one_snapshot_per_venue_symbol")]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} on {self.venue}: {self.funding_rate}"
+
+
+def _new_prefix() -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+class Installation(models.Model):
+    """One row: this installation's client-order-id prefix, so two installations (or a reset database) never
+    collide on one venue account."""
+
+    singleton = models.BooleanField(default=True, unique=True)
+    order_prefix = models.CharField(max_length=6, default=_new_prefix)
+    trading_halted = models.BooleanField(default=False, help_text="Kill switch for every user")
+    trading_halted_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(singleton=True), name="installation_singleton")]
+
+    def __str__(self) -> str:
+        return f"installation {self.order_prefix}"
+
+    @classmethod
+    def current(cls) -> Installation:
+        installation, _ = cls.objects.get_or_create(singleton=True)
+        return installation

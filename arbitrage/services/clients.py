@@ -1,0 +1,69 @@
+"""Venue clients for accounts, kept per process.
+
+A client is reused from preflight to close so its pooled connection is already open at the trigger: the critical
+path is then one round trip, not a TCP (and TLS) handshake plus one. Changing an account's credentials or URL
+changes ``updated_at`` and so makes a new client.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from django.conf import settings
+
+from arbitrage.models import ExchangeAccount
+from arbitrage.services import clock
+from exchanges.base import Credentials, Environment, ExchangeClient, Venue
+from exchanges.factory import make_client, make_public_client
+
+_lock = threading.Lock()
+_account_clients: dict[int, tuple[datetime, ExchangeClient]] = {}
+_public_clients: dict[Venue, ExchangeClient] = {}
+
+
+def _clock_time() -> float:
+    # Resolved on every call so a test that swaps the clock is seen by clients created earlier.
+    return clock.clock.time()
+
+
+def client_for_account(account: ExchangeAccount) -> ExchangeClient:
+    with _lock:
+        cached = _account_clients.get(account.pk)
+        if cached is not None and cached[0] == account.updated_at:
+            return cached[1]
+        client = make_client(
+            account.venue,
+            Credentials(api_key=account.api_key, api_secret=account.api_secret),
+            environment=Environment(account.environment),
+            base_url=account.base_url or None,
+            clock=_clock_time,
+        )
+        if cached is not None:
+            cached[1].close()
+        _account_clients[account.pk] = (account.updated_at, client)
+        return client
+
+
+def public_client(venue: Venue) -> ExchangeClient:
+    """Market data (rates, symbol rules) from the environment named by MARKET_DATA_ENVIRONMENT."""
+    with _lock:
+        client = _public_clients.get(venue)
+        if client is None:
+            client = make_client(venue, None, environment=settings.MARKET_DATA_ENVIRONMENT, clock=_clock_time)
+            _public_clients[venue] = client
+        return client
+
+
+def forget_clients() -> None:
+    """Drop every cached client (tests; a settings change)."""
+    with _lock:
+        for _, client in _account_clients.values():
+            client.close()
+        for client in _public_clients.values():
+            client.close()
+        _account_clients.clear()
+        _public_clients.clear()
+
+
+__all__ = ["client_for_account", "forget_clients", "make_public_client", "public_client"]

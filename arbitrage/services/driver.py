@@ -1,0 +1,212 @@
+"""Drive every execution of one funding instant T through its stages on time, from one worker task.
+
+Hundreds of subscriptions share the 00:00/08:00/16:00 UTC instants, so one task drives them all: a timeline runs
+each execution's stages at their moment (preflight, leverage sync, trigger, close, first P&L look) on a thread pool.
+Executions that trigger at the same moment are triggered together: one compare-and-set for the batch, then every
+leg fired at the instant.
+
+The driver first claims executions (``driver_token``), so a task delivered twice, or to two clusters, finds
+nothing left to claim.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connections
+
+from arbitrage.models import Execution, ExecutionStatus
+from arbitrage.services import clock
+from arbitrage.services.execution import (
+    Plan,
+    execution_close,
+    execution_explain_refusal,
+    execution_missed,
+    execution_open_settle,
+    execution_preflight,
+    execution_sync,
+    executions_claim_open,
+    open_requests,
+    plan_for,
+)
+from arbitrage.services.orders import LegResult, leg_place
+from arbitrage.services.parallel import submit
+from arbitrage.services.pnl import execution_pnl_collect
+
+logger = logging.getLogger(__name__)
+S = ExecutionStatus
+# The trigger batch wakes this long before the instant to do its compare-and-set, then waits precisely.
+TRIGGER_PREPARE_SECONDS = 0.15
+
+
+def _cfg(name: str):
+    return settings.FUNDARB_EXECUTOR[name]
+
+
+class Timeline:
+    """Run callables at given local times on a pool; ``run`` returns when nothing is pending or running."""
+
+    def __init__(self, *, threads: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="stage")
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self._running = 0
+        self._changed = threading.Condition()
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        with self._changed:
+            heapq.heappush(self._heap, (when, next(self._order), action))
+            self._changed.notify()
+
+    def hold(self) -> None:
+        """Work in flight elsewhere (order requests on the venue pool) keeps the timeline alive until release()."""
+        with self._changed:
+            self._running += 1
+
+    def release(self) -> None:
+        with self._changed:
+            self._running -= 1
+            self._changed.notify()
+
+    def run(self) -> None:
+        try:
+            while True:
+                with self._changed:
+                    while True:
+                        if not self._heap and self._running == 0:
+                            return
+                        now = clock.clock.time()
+                        if self._heap and self._heap[0][0] <= now:
+                            _, _, action = heapq.heappop(self._heap)
+                            self._running += 1
+                            break
+                        wait = self._heap[0][0] - now if self._heap else 0.5
+                        self._changed.wait(timeout=min(wait, 0.5))
+                self._pool.submit(self._run_one, action)
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def _run_one(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Exception:
+            logger.exception("executor stage failed unexpectedly")
+        finally:
+            connections.close_all()  # stage threads must not keep connections after the driver ends
+            with self._changed:
+                self._running -= 1
+                self._changed.notify()
+
+
+class InstantDriver:
+    def __init__(self, plans: list[Plan], *, token: str) -> None:
+        self.token = token
+        self.timeline = Timeline(threads=_cfg("STAGE_THREADS"))
+        self.plans = plans
+        self._triggers: dict[float, list[Plan]] = {}
+        self._triggers_lock = threading.Lock()
+
+    def run(self) -> None:
+        for plan in self.plans:
+            self.timeline.at(plan.local(plan.preflight_at), lambda p=plan: self._preflight(p))
+        self.timeline.run()
+
+    # Each stage schedules the next one when it succeeds.
+
+    def _preflight(self, plan: Plan) -> None:
+        if clock.clock.time() > plan.local(plan.trigger_at) - _cfg("SYNC_MIN_GAP") / 2:
+            execution_missed(plan, "The worker picked this instant up too late to check and sync safely")
+            return
+        if execution_preflight(plan):
+            self.timeline.at(plan.local(plan.sync_at), lambda: self._sync(plan))
+
+    def _sync(self, plan: Plan) -> None:
+        if execution_sync(plan):
+            self._schedule_trigger(plan)
+
+    def _schedule_trigger(self, plan: Plan) -> None:
+        moment = round(plan.local(plan.trigger_at), 3)
+        with self._triggers_lock:
+            batch = self._triggers.get(moment)
+            if batch is not None:
+                batch.append(plan)
+                return
+            self._triggers[moment] = [plan]
+        self.timeline.at(moment - TRIGGER_PREPARE_SECONDS, lambda: self._trigger(moment))
+
+    def _trigger(self, moment: float) -> None:
+        with self._triggers_lock:
+            plans = self._triggers.pop(moment)
+        deadline = max(p.close_at for p in plans) + timedelta(seconds=_cfg("RECONCILE_GRACE"))
+        claimed = executions_claim_open([p.pk for p in plans], token=self.token, deadline=deadline)
+        for plan in plans:
+            if plan.pk not in claimed:
+                self.timeline.at(0, lambda p=plan: execution_explain_refusal(p))
+        go = [p for p in plans if p.pk in claimed]
+        legs = [(plan, open_requests(plan)) for plan in go]
+        clock.sleep_until(datetime.fromtimestamp(moment, tz=UTC))
+        # Never open after T (less a safety margin): a late trigger opens nothing.
+        late = {p.pk for p in go if clock.clock.time() > p.local(p.funding_time) - _cfg("OPEN_CUTOFF")}
+        for plan, requests in legs:
+            if plan.pk in late:
+                self.timeline.at(
+                    0, lambda p=plan: execution_missed(p, "The trigger came too close to the funding instant")
+                )
+                continue
+            futures = [submit(lambda r=request: leg_place(r)) for _, request in requests]
+            self._when_done(plan, requests, futures)
+
+    def _when_done(self, plan: Plan, requests, futures) -> None:
+        """Settle the execution as soon as both of its legs have answered (other executions' legs may still fly)."""
+        remaining = [len(futures)]
+        lock = threading.Lock()
+        self.timeline.hold()
+
+        def one_done(_future) -> None:
+            with lock:
+                remaining[0] -= 1
+                if remaining[0]:
+                    return
+            results = []
+            for (order, _), future in zip(requests, futures, strict=True):
+                outcome = future.result()
+                results.append((order, outcome.value or LegResult(placed=None, error=str(outcome.error))))
+            self.timeline.at(0, lambda: self._settle(plan, results))
+            self.timeline.release()
+
+        for future in futures:
+            future.add_done_callback(one_done)
+
+    def _settle(self, plan: Plan, results) -> None:
+        execution_open_settle(plan, results)
+        self.timeline.at(plan.local(plan.close_at), lambda: self._close(plan))
+
+    def _close(self, plan: Plan) -> None:
+        execution_close(plan)
+        first_look = plan.funding_time + timedelta(seconds=_cfg("PNL_FIRST_LOOK"))
+        self.timeline.at(plan.local(first_look), lambda: execution_pnl_collect(execution_id=plan.pk))
+
+
+def instant_drive(*, funding_time: datetime) -> int:
+    """Claim the planned executions of ``funding_time`` that nobody else drives, and drive them. Returns how many."""
+    token = uuid.uuid4().hex
+    claimed = Execution.objects.filter(funding_time=funding_time, status=S.PLANNED, driver_token="").update(
+        driver_token=token
+    )
+    if not claimed:
+        return 0
+    executions = Execution.objects.filter(driver_token=token, status=S.PLANNED).select_related(
+        "subscription__owner", "subscription__primary_account", "subscription__hedge_account"
+    )
+    plans = [plan_for(execution) for execution in executions]
+    logger.info("driving %d execution(s) for %s", len(plans), funding_time.isoformat())
+    InstantDriver(plans, token=token).run()
+    return len(plans)

@@ -1,0 +1,218 @@
+"""Subscriptions: create, change, pause, resume, delete; the kill switches.
+
+Validation names the field and the limit, against each venue's live limits for the symbol. An account takes part
+in at most one active subscription per symbol, in either role (one-way positions would net): checked under a lock
+on both account rows, so two concurrent creations cannot both pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from arbitrage.models import (
+    MAX_CLOSE_DELAY_SECONDS,
+    MAX_LEAD_SECONDS,
+    TERMINAL_STATUSES,
+    Direction,
+    ExchangeAccount,
+    Installation,
+    KillSwitch,
+    Subscription,
+    SubscriptionStatus,
+)
+from arbitrage.services import clock
+from arbitrage.services.market import LimitsUnavailable, symbol_limits
+from exchanges.base import round_down
+from exchanges.symbols import InvalidSymbol, canonical
+
+MAX_SYMBOL_LENGTH = 30
+MAX_QUANTITY = Decimal("1e9")
+MAX_EDGE_BPS = Decimal("10000")
+
+
+@dataclass(frozen=True)
+class SubscriptionInput:
+    symbol: str
+    primary_account: ExchangeAccount
+    hedge_account: ExchangeAccount
+    quantity: Decimal
+    leverage: int = 3
+    direction: str = Direction.AUTO
+    min_edge_bps: Decimal = Decimal("0")
+    lead_seconds: int = 5
+    close_delay_seconds: int = 10
+    recurring: bool = True
+
+
+def _whole(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        raise ValidationError({name: f"Enter a whole number from {low} to {high}."})
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValidationError({name: f"Enter a whole number from {low} to {high}."}) from None
+    if not number.is_finite() or number != number.to_integral_value() or not low <= number <= high:
+        raise ValidationError({name: f"Enter a whole number from {low} to {high}."})
+    return int(number)
+
+
+def _decimal(name: str, value, *, low: Decimal, high: Decimal, low_inclusive: bool) -> Decimal:
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError({name: "Enter a number."}) from None
+    above_low = number >= low if low_inclusive else number > low
+    if not number.is_finite() or not above_low or number > high:
+        bound = f"at least {low}" if low_inclusive else f"above {low}"
+        raise ValidationError({name: f"Enter a number {bound} and at most {high}."})
+    return number
+
+
+def subscription_clean(*, owner, data: SubscriptionInput, check_live_limits: bool = True) -> SubscriptionInput:
+    """Validate everything a subscription needs; raises ValidationError naming the field and the limit."""
+    symbol = (data.symbol or "").strip().upper() if isinstance(data.symbol, str) else ""
+    try:
+        if len(symbol) > MAX_SYMBOL_LENGTH:
+            raise InvalidSymbol(f"at most {MAX_SYMBOL_LENGTH} characters")
+        symbol = canonical(symbol)
+    except InvalidSymbol as exc:
+        raise ValidationError({"symbol": f"Not a USDT perpetual symbol like BTCUSDT ({exc})."}) from None
+    primary, hedge = data.primary_account, data.hedge_account
+    for name, account in (("primary_account", primary), ("hedge_account", hedge)):
+        if account is None or account.owner_id != owner.pk:
+            raise ValidationError({name: "Choose one of your exchange accounts."})
+    if primary.pk == hedge.pk:
+        raise ValidationError({"hedge_account": "The hedge account must differ from the primary account."})
+    if primary.exchange == hedge.exchange:
+        raise ValidationError({"hedge_account": "The hedge must be on the other exchange than the primary."})
+    quantity = _decimal("quantity", data.quantity, low=Decimal(0), high=MAX_QUANTITY, low_inclusive=False)
+    leverage = _whole("leverage", data.leverage, 1, 200)
+    lead = _whole("lead_seconds", data.lead_seconds, 1, MAX_LEAD_SECONDS)
+    close_delay = _whole("close_delay_seconds", data.close_delay_seconds, 1, MAX_CLOSE_DELAY_SECONDS)
+    min_edge = _decimal("min_edge_bps", data.min_edge_bps, low=-MAX_EDGE_BPS, high=MAX_EDGE_BPS, low_inclusive=True)
+    if data.direction not in Direction.values:
+        raise ValidationError({"direction": f"Choose one of: {', '.join(Direction.values)}."})
+    if check_live_limits:
+        try:
+            limits = symbol_limits(accounts=[primary, hedge], symbol=symbol)
+        except LimitsUnavailable as exc:
+            raise ValidationError({"symbol": str(exc)}) from None
+        for account, venue_limits in zip((primary, hedge), limits, strict=True):
+            rules = venue_limits.rules
+            if leverage > rules.max_leverage:
+                raise ValidationError(
+                    {"leverage": f"{account.venue.label} allows at most {rules.max_leverage}x for {symbol}; "
+                     f"you asked for {leverage}x."}
+                )  # fmt: skip
+        step = max(v.rules.qty_step for v in limits)
+        rounded = round_down(quantity, step)
+        for account, venue_limits in zip((primary, hedge), limits, strict=True):
+            rules, mark = venue_limits.rules, venue_limits.mark_price
+            if rounded < rules.min_qty:
+                raise ValidationError(
+                    {"quantity": f"{account.venue.label} needs at least {rules.min_qty} {symbol} per order "
+                     f"({quantity} rounds down to {rounded} with the coarser step {step})."}
+                )  # fmt: skip
+            if rounded * mark < rules.min_notional:
+                raise ValidationError(
+                    {"quantity": f"{account.venue.label} needs at least {rules.min_notional} USDT per order; "
+                     f"{rounded} {symbol} is about {rounded * mark:.2f} USDT."}
+                )  # fmt: skip
+    return SubscriptionInput(
+        symbol=symbol,
+        primary_account=primary,
+        hedge_account=hedge,
+        quantity=quantity,
+        leverage=leverage,
+        direction=data.direction,
+        min_edge_bps=min_edge,
+        lead_seconds=lead,
+        close_delay_seconds=close_delay,
+        recurring=bool(data.recurring),
+    )
+
+
+def _lock_accounts_and_check_free(*, symbol: str, accounts: list[ExchangeAccount], exclude_pk: int | None) -> None:
+    """Precondition: inside a transaction. Locks the account rows, then checks no other active subscription of the
+    symbol uses either account in either role."""
+    list(ExchangeAccount.objects.select_for_update().filter(pk__in=[a.pk for a in accounts]).order_by("pk"))
+    ids = [a.pk for a in accounts]
+    clash = Subscription.objects.filter(
+        Q(primary_account_id__in=ids) | Q(hedge_account_id__in=ids),
+        symbol=symbol,
+        status=SubscriptionStatus.ACTIVE,
+    )
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    other = clash.first()
+    if other is not None:
+        raise ValidationError(
+            {"symbol": f"Subscription #{other.pk} already trades {symbol} on one of these accounts; positions in "
+             "one-way mode would net. Pause it first."}
+        )  # fmt: skip
+
+
+def subscription_create(*, owner, data: SubscriptionInput, check_live_limits: bool = True) -> Subscription:
+    clean = subscription_clean(owner=owner, data=data, check_live_limits=check_live_limits)
+    with transaction.atomic():
+        _lock_accounts_and_check_free(
+            symbol=clean.symbol, accounts=[clean.primary_account, clean.hedge_account], exclude_pk=None
+        )
+        return Subscription.objects.create(owner=owner, status=SubscriptionStatus.ACTIVE, **clean.__dict__)
+
+
+def subscription_update(*, subscription: Subscription, data: SubscriptionInput) -> Subscription:
+    clean = subscription_clean(owner=subscription.owner, data=data)
+    with transaction.atomic():
+        if subscription.status == SubscriptionStatus.ACTIVE:
+            _lock_accounts_and_check_free(
+                symbol=clean.symbol, accounts=[clean.primary_account, clean.hedge_account], exclude_pk=subscription.pk
+            )
+        for name, value in clean.__dict__.items():
+            setattr(subscription, name, value)
+        subscription.save()
+    return subscription
+
+
+def subscription_pause(*, subscription: Subscription) -> None:
+    """Effective before the next trigger: the trigger's compare-and-set re-checks the status."""
+    Subscription.objects.filter(pk=subscription.pk).update(status=SubscriptionStatus.PAUSED)
+    subscription.status = SubscriptionStatus.PAUSED
+
+
+def subscription_resume(*, subscription: Subscription) -> None:
+    with transaction.atomic():
+        _lock_accounts_and_check_free(
+            symbol=subscription.symbol,
+            accounts=[subscription.primary_account, subscription.hedge_account],
+            exclude_pk=subscription.pk,
+        )
+        Subscription.objects.filter(pk=subscription.pk).update(status=SubscriptionStatus.ACTIVE, last_error="")
+    subscription.status, subscription.last_error = SubscriptionStatus.ACTIVE, ""
+
+
+def subscription_delete(*, subscription: Subscription) -> None:
+    in_flight = subscription.executions.exclude(status__in=TERMINAL_STATUSES)
+    if in_flight.exists():
+        raise ValidationError(
+            "This subscription has an execution in progress; pause it and delete it after the execution ends."
+        )
+    subscription.delete()
+
+
+def kill_switch_set(*, user, engaged: bool) -> None:
+    """'Pause everything' for one user: no trigger fires while it is engaged."""
+    KillSwitch.objects.update_or_create(user=user, defaults={"engaged": engaged})
+
+
+def trading_halt_set(*, engaged: bool) -> None:
+    """The kill switch for every user (staff only; the caller checks)."""
+    installation = Installation.current()
+    Installation.objects.filter(pk=installation.pk).update(
+        trading_halted=engaged, trading_halted_changed_at=clock.now()
+    )
