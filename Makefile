@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test install lint format key bench clean
+.PHONY: run test install env lint format key bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,15 +18,15 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 
 install: $(VENV)/.installed
 
-# Secrets for local use, generated once so the web server, the workers and every restart share them.
-.env: | install
+# Secrets and demo settings for local use, generated once (and completed, never changed, by later versions) so
+# the web server, the workers and every restart share them.
+env: install
 	$(PY) -m fundarb_site.devenv .env
 
-run: install .env
+run: install env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py seed_demo
-	PORT=$(PORT) $(PY) manage.py run_stack --port $(PORT)
+	$(PY) manage.py run_stack --port $(PORT)
 
 test: install
 	$(VENV)/bin/ruff check .

@@ -202,9 +202,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fundarb@localhost")
 # --- Venues and the executor's timeline -------------------------------------------------------------------------
 # Where public market data (funding rates, symbol rules) comes from: mainnet, or the simulator for the demo.
 MARKET_DATA_ENVIRONMENT = env.str("MARKET_DATA_ENVIRONMENT", default="mainnet")
+# The demo (`make run`): the simulator plays both venues; run_stack starts it and seed_demo gives the demo user
+# accounts on it. Never set this in production.
+DEMO_SIMULATOR = env.bool("DEMO_SIMULATOR", default=False)
+DEMO_SIMULATOR_SECRET = env.str("DEMO_SIMULATOR_SECRET", default="")
+SIMULATOR_URL = env.str("SIMULATOR_URL", default="http://127.0.0.1:8100")
+DEMO_SIMULATOR_STATE = VAR_DIR / "simulator-state.json"
 # Offsets around each funding instant T, in seconds. Tests shrink them to run a whole cycle in seconds.
 FUNDARB_EXECUTOR = {
-    "ARM_AHEAD": env.float("EXECUTOR_ARM_AHEAD", default=600),  # planner arms executions funding within this
+    "ARM_AHEAD": env.float("EXECUTOR_ARM_AHEAD", default=180),  # planner arms executions funding within this
     "PREFLIGHT_BEFORE_SYNC": env.float("EXECUTOR_PREFLIGHT_BEFORE_SYNC", default=30),
     "SYNC_BEFORE": env.float("EXECUTOR_SYNC_BEFORE", default=30),
     "SYNC_MIN_GAP": env.float("EXECUTOR_SYNC_MIN_GAP", default=10),  # sync ends at least this long before T-lead

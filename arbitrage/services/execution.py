@@ -46,6 +46,7 @@ from exchanges.base import (
     Side,
     SymbolRules,
     Venue,
+    plain_decimal,
     round_down,
 )
 
@@ -546,7 +547,7 @@ def _order_record(plan: Plan, order: Order, result: LegResult, *, step: str) -> 
         setattr(order, name, value)
     latency = (result.acked_at - result.sent_at) if result.acked_at else None
     outcome = {True: "ok", False: "failed", None: "unknown"}[result.placed]
-    detail = f"{order.side} {order.quantity} {order.symbol} id {order.client_order_id}"
+    detail = f"{order.side} {plain_decimal(order.quantity)} {order.symbol} id {order.client_order_id}"
     if latency is not None:
         detail += f", acknowledged in {latency * 1000:.0f} ms"
     if result.error:

@@ -202,7 +202,9 @@ class SimState:
             for funding in market.funding.values():
                 noise = Decimal(str(round(self.rng.gauss(0, 0.00001), 7)))
                 drifted = funding.rate + (funding.mean - funding.rate) / 20 + noise
-                funding.rate = max(-RATE_CAP, min(RATE_CAP, drifted)).quantize(Decimal("0.000001"))
+                # A market set to a "hot" mean (the demo's) may drift around it; the others stay within the cap.
+                cap = max(RATE_CAP, abs(funding.mean) * 2)
+                funding.rate = max(-cap, min(cap, drifted)).quantize(Decimal("0.000001"))
 
     # ---- accounts and ids --------------------------------------------------------------------------------------
 

@@ -10,11 +10,17 @@ import signal
 import subprocess
 import sys
 import time
+from urllib.parse import urlparse
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from exchanges.simulator import SimulatorControl
 
 STOP_GRACE_SECONDS = 10
+# The demo's venues settle funding every two minutes so a visitor sees executions soon.
+DEMO_FUNDING_INTERVAL = 120
 
 
 class Command(BaseCommand):
@@ -28,6 +34,15 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, web_workers, **options):
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
+        processes: dict[str, subprocess.Popen] = {}
+        try:
+            if settings.DEMO_SIMULATOR:
+                processes["simulator"] = self._start(self._simulator_command(python, manage))
+                self._wait_for_simulator()
+            call_command("seed_demo", stdout=self.stdout, stderr=self.stderr)
+        except (CommandError, TimeoutError) as exc:
+            self._stop_all(processes)
+            raise CommandError(str(exc)) from None
         children: dict[str, list[str]] = {}
         children["web"] = [
             python, "-m", "gunicorn", "fundarb_site.wsgi:application",
@@ -35,11 +50,7 @@ class Command(BaseCommand):
             "--access-logfile", "-", "--error-logfile", "-",
         ]  # fmt: skip
         children["workers"] = [python, manage, "qcluster"]
-        # Each child leads its own process group: Ctrl-C reaches only this supervisor, which then stops every
-        # child exactly once (a double signal made gunicorn's master hang without workers).
-        processes = {
-            name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True) for name, cmd in children.items()
-        }
+        processes.update({name: self._start(command) for name, command in children.items()})
 
         stopping = False
 
@@ -64,6 +75,30 @@ class Command(BaseCommand):
         self._stop_all(processes)
         if exit_code:
             sys.exit(exit_code)
+
+    def _start(self, command: list[str]) -> subprocess.Popen:
+        # Each child leads its own process group: Ctrl-C reaches only this supervisor, which then stops every
+        # child exactly once (a double signal made gunicorn's master hang without workers).
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)
+
+    def _simulator_command(self, python: str, manage: str) -> list[str]:
+        port = urlparse(settings.SIMULATOR_URL).port or 8100
+        return [
+            python, manage, "run_simulator", "--port", str(port), "--funding-interval", str(DEMO_FUNDING_INTERVAL),
+            "--state", str(settings.DEMO_SIMULATOR_STATE),
+        ]  # fmt: skip
+
+    def _wait_for_simulator(self) -> None:
+        control = SimulatorControl(settings.SIMULATOR_URL, timeout=1)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                control.health()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the simulator did not answer at {settings.SIMULATOR_URL}") from None
+                time.sleep(0.2)
 
     def _stop_all(self, processes):
         # SIGTERM to each leader only: qcluster and gunicorn stop their own children gracefully, and signalling

@@ -1,12 +1,22 @@
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 from arbitrage.services.demo import demo_seed
+from exchanges.errors import ExchangeError
+from exchanges.simulator.control import ControlError
 
 
 class Command(BaseCommand):
-    help = "Create the demo user (idempotent) and print how to log in."
+    help = "Create the demo user (idempotent) and, in demo mode, its simulator accounts and subscription."
 
     def handle(self, *args, **options):
-        result = demo_seed()
+        try:
+            result = demo_seed()
+        except (ExchangeError, ControlError, OSError) as exc:
+            raise CommandError(f"the demo simulator is not reachable or refused: {exc}") from None
+        except ValidationError as exc:
+            raise CommandError(f"the demo subscription is invalid: {'; '.join(exc.messages)}") from None
         state = "created" if result.created else "exists"
         self.stdout.write(f"demo user ({state}): username {result.username}  password {result.password_hint}")
+        if result.subscription_id is not None:
+            self.stdout.write(f"demo subscription #{result.subscription_id}: ETHUSDT, Bybit primary, BingX hedge")
