@@ -2,6 +2,8 @@
 
 import os
 
+# Hermetic: a developer's .env (demo mode, market data from a running simulator...) never leaks into tests.
+os.environ["FUNDARB_ENV_FILE"] = ""
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789-abcdefghijklmnop")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "ZnVuZGFyYi10ZXN0LWtleS1ub3QtZm9yLXByb2QhISE=")
