@@ -1,0 +1,306 @@
+"""The Django admin: every model, staff see everyone's rows.
+
+Financial records (executions, orders, their events, market snapshots) are read-only for everybody, superusers
+included: the executor is their only writer. Secrets are never displayed (api_key and api_secret are excluded; the
+masked hint is shown). Changes that carry rules go through the services, as admin actions.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from arbitrage.models import (
+    ExchangeAccount,
+    Execution,
+    ExecutionEvent,
+    Installation,
+    KillSwitch,
+    MarketSnapshot,
+    Notice,
+    Order,
+    Subscription,
+)
+from arbitrage.services.accounts import account_check
+from arbitrage.services.leverage import LeverageSyncFailed, leverage_sync
+from arbitrage.services.subscriptions import (
+    kill_switch_set,
+    subscription_pause,
+    subscription_resume,
+    trading_halt_set,
+)
+
+
+class ReadOnlyMixin:
+    """No add, change or delete for anybody: the admin only shows these records."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+# --- Accounts ------------------------------------------------------------------------------------------------------
+
+
+@admin.register(ExchangeAccount)
+class ExchangeAccountAdmin(admin.ModelAdmin):
+    """Owners add and edit accounts (and their write-only secrets) in the app; the admin views, checks, deletes."""
+
+    list_display = ("label", "owner", "exchange", "environment", "api_key_hint", "last_check_ok", "can_withdraw")
+    list_filter = ("exchange", "environment", "last_check_ok", "can_withdraw")
+    search_fields = ("label", "owner__username", "api_key_hint")
+    list_select_related = ("owner",)
+    exclude = ("api_key", "api_secret")
+    readonly_fields = (
+        "owner",
+        "exchange",
+        "label",
+        "environment",
+        "base_url",
+        "api_key_hint",
+        "last_checked_at",
+        "last_check_ok",
+        "last_check_message",
+        "can_withdraw",
+        "created_at",
+        "updated_at",
+    )
+    actions = ("test_connection",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Test connection (clock, mode, margin, key permissions)", permissions=["view"])
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[ExchangeAccount]) -> None:
+        for account in queryset:
+            result = account_check(account=account)
+            level = messages.SUCCESS if result.ok else messages.ERROR
+            self.message_user(request, f"{account} (#{account.pk}): {result.message}", level)
+
+
+# --- Subscriptions -------------------------------------------------------------------------------------------------
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    """Editing rules (live venue limits, one active subscription per account and symbol) live in the app's form;
+    the admin shows every user's subscriptions and acts on them through the services."""
+
+    list_display = ("id", "symbol", "owner", "primary_account", "hedge_account", "quantity", "leverage", "status")
+    list_filter = ("status", "direction", "recurring", "primary_account__exchange")
+    search_fields = ("symbol", "owner__username", "primary_account__label", "hedge_account__label")
+    list_select_related = ("owner", "primary_account", "hedge_account")
+    readonly_fields = [f.name for f in Subscription._meta.fields]
+    actions = ("pause", "resume", "sync_leverage", "check_accounts")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Pause selected subscriptions", permissions=["view"])
+    def pause(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        for subscription in queryset:
+            subscription_pause(subscription=subscription)
+        self.message_user(request, f"Paused {len(queryset)} subscription(s).", messages.SUCCESS)
+
+    @admin.action(description="Resume selected subscriptions", permissions=["view"])
+    def resume(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        for subscription in queryset.select_related("primary_account", "hedge_account"):
+            try:
+                subscription_resume(subscription=subscription)
+            except ValidationError as error:
+                self.message_user(request, f"{subscription}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"Resumed {subscription}.", messages.SUCCESS)
+
+    @admin.action(description="Sync leverage now on both venues", permissions=["view"])
+    def sync_leverage(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        for subscription in queryset.select_related("primary_account", "hedge_account"):
+            try:
+                result = leverage_sync(subscription=subscription)
+            except LeverageSyncFailed as failure:
+                self.message_user(request, f"{subscription}: {failure}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{subscription}: {result.leverage}x confirmed on both venues in {result.elapsed * 1000:.0f} ms.",
+                    messages.SUCCESS,
+                )
+
+    @admin.action(description="Check both accounts (connection test; not a full preflight)", permissions=["view"])
+    def check_accounts(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        for subscription in queryset.select_related("primary_account", "hedge_account"):
+            for role, account in (("primary", subscription.primary_account), ("hedge", subscription.hedge_account)):
+                result = account_check(account=account, symbol=subscription.symbol)
+                level = messages.SUCCESS if result.ok else messages.ERROR
+                self.message_user(request, f"{subscription} {role} {account}: {result.message}", level)
+
+
+# --- Executions: read-only records ---------------------------------------------------------------------------------
+
+
+class OrderInline(ReadOnlyMixin, admin.TabularInline):
+    model = Order
+    extra = 0
+    fields = (
+        "role",
+        "action",
+        "attempt",
+        "venue",
+        "side",
+        "quantity",
+        "client_order_id",
+        "exchange_order_id",
+        "status",
+        "filled_quantity",
+        "avg_price",
+        "fee",
+        "sent_at",
+        "acked_at",
+        "error",
+    )
+    readonly_fields = fields
+    show_change_link = True
+
+
+class ExecutionEventInline(ReadOnlyMixin, admin.TabularInline):
+    model = ExecutionEvent
+    extra = 0
+    fields = ("at", "step", "outcome", "venue", "duration_ms", "detail")
+    readonly_fields = fields
+
+
+@admin.register(Execution)
+class ExecutionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "symbol",
+        "funding_time",
+        "owner",
+        "primary_venue",
+        "hedge_venue",
+        "status",
+        "pnl_net_display",
+        "pnl_final",
+    )
+    list_filter = ("status", "primary_venue", "hedge_venue", "pnl_final", "funding_time")
+    search_fields = ("symbol", "subscription__owner__username", "error", "=id")
+    list_select_related = ("subscription__owner",)
+    date_hierarchy = "funding_time"
+    inlines = (ExecutionEventInline, OrderInline)
+
+    @admin.display(description="Owner", ordering="subscription__owner__username")
+    def owner(self, obj: Execution) -> str:
+        return obj.subscription.owner.get_username()
+
+    @admin.display(description="Net P&L (USDT)")
+    def pnl_net_display(self, obj: Execution) -> str:
+        net = obj.pnl_net
+        return "—" if net is None else f"{net:+.4f}"
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("client_order_id", "execution", "role", "action", "attempt", "venue", "side", "quantity", "status")
+    list_filter = ("status", "venue", "role", "action")
+    search_fields = ("client_order_id", "exchange_order_id", "symbol")
+    list_select_related = ("execution",)
+
+
+@admin.register(ExecutionEvent)
+class ExecutionEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("at", "execution", "step", "outcome", "venue", "duration_ms")
+    list_filter = ("outcome", "venue", "step")
+    search_fields = ("step", "detail", "=execution__id")
+    list_select_related = ("execution",)
+
+
+@admin.register(MarketSnapshot)
+class MarketSnapshotAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("symbol", "venue", "funding_rate", "interval_hours", "next_funding_time", "max_leverage")
+    list_filter = ("venue", "interval_hours")
+    search_fields = ("symbol",)
+
+
+# --- Notices and the kill switches --------------------------------------------------------------------------------
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "user", "level", "short_message", "dismissed")
+    list_filter = ("level", "dismissed")
+    search_fields = ("message", "user__username")
+    list_select_related = ("user",)
+    fields = ("user", "level", "message", "execution", "subscription", "created_at", "dismissed")
+    readonly_fields = ("user", "level", "message", "execution", "subscription", "created_at")
+    actions = ("dismiss",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Message")
+    def short_message(self, obj: Notice) -> str:
+        return obj.message[:100]
+
+    @admin.action(description="Dismiss selected notices", permissions=["change"])
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[Notice]) -> None:
+        from arbitrage.services.web_support import notice_dismiss
+
+        for notice in queryset:
+            notice_dismiss(notice=notice)
+        self.message_user(request, f"Dismissed {len(queryset)} notice(s).", messages.SUCCESS)
+
+
+@admin.register(KillSwitch)
+class KillSwitchAdmin(admin.ModelAdmin):
+    list_display = ("user", "engaged", "changed_at")
+    list_filter = ("engaged",)
+    search_fields = ("user__username",)
+    list_select_related = ("user",)
+    fields = ("user", "engaged", "changed_at")
+    readonly_fields = ("user", "changed_at")
+    actions = ("engage", "release")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a user's row appears when they first use their kill switch
+
+    def save_model(self, request: HttpRequest, obj: KillSwitch, form, change: bool) -> None:
+        kill_switch_set(user=obj.user, engaged=obj.engaged)
+
+    @admin.action(description="Engage for the selected users", permissions=["change"])
+    def engage(self, request: HttpRequest, queryset: QuerySet[KillSwitch]) -> None:
+        for row in queryset.select_related("user"):
+            kill_switch_set(user=row.user, engaged=True)
+
+    @admin.action(description="Release for the selected users", permissions=["change"])
+    def release(self, request: HttpRequest, queryset: QuerySet[KillSwitch]) -> None:
+        for row in queryset.select_related("user"):
+            kill_switch_set(user=row.user, engaged=False)
+
+
+@admin.register(Installation)
+class InstallationAdmin(admin.ModelAdmin):
+    list_display = ("order_prefix", "trading_halted", "trading_halted_changed_at")
+    fields = ("order_prefix", "trading_halted", "trading_halted_changed_at")
+    readonly_fields = ("order_prefix", "trading_halted_changed_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a singleton: Installation.current() creates it
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # deleting it would change the client-order-id prefix under live orders
+
+    def save_model(self, request: HttpRequest, obj: Installation, form, change: bool) -> None:
+        trading_halt_set(engaged=obj.trading_halted)

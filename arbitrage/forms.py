@@ -1,0 +1,187 @@
+"""Forms parse input only: every rule (limits, steps, ownership, live venue maxima) lives in the services, whose
+ValidationError dicts are mapped back onto these fields by ``apply_service_errors``."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from arbitrage.models import (
+    MAX_CLOSE_DELAY_SECONDS,
+    MAX_LEAD_SECONDS,
+    AccountEnvironment,
+    Direction,
+    Exchange,
+    ExchangeAccount,
+    ExecutionStatus,
+    Subscription,
+)
+from arbitrage.selectors import accounts_of_user, subscriptions_of_user
+from arbitrage.services.subscriptions import MAX_EDGE_BPS, MAX_QUANTITY
+
+# Generous outer bounds: they only stop absurd payloads; the services state the real limits.
+MAX_TEXT = 200
+
+
+def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the named fields (unknown names and plain messages go to the top)."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _secret_input() -> forms.PasswordInput:
+    # Write-only: a re-rendered form (after an error) never echoes the key or the secret back into the page.
+    return forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+
+
+class AccountCreateForm(forms.Form):
+    exchange = forms.ChoiceField(choices=Exchange.choices)
+    label = forms.CharField(max_length=MAX_TEXT)
+    environment = forms.ChoiceField(choices=AccountEnvironment.choices, initial=AccountEnvironment.MAINNET)
+    base_url = forms.CharField(
+        max_length=MAX_TEXT, required=False, help_text="Optional: overrides the environment's standard URL."
+    )
+    api_key = forms.CharField(max_length=MAX_TEXT, widget=_secret_input(), label="API key", strip=False)
+    api_secret = forms.CharField(max_length=MAX_TEXT, widget=_secret_input(), label="API secret", strip=False)
+
+
+class AccountUpdateForm(forms.Form):
+    label = forms.CharField(max_length=MAX_TEXT)
+    environment = forms.ChoiceField(choices=AccountEnvironment.choices)
+    base_url = forms.CharField(max_length=MAX_TEXT, required=False)
+    api_key = forms.CharField(
+        max_length=MAX_TEXT,
+        widget=_secret_input(),
+        label="New API key",
+        required=False,
+        strip=False,
+        help_text="Leave blank to keep the stored key.",
+    )
+    api_secret = forms.CharField(
+        max_length=MAX_TEXT,
+        widget=_secret_input(),
+        label="New API secret",
+        required=False,
+        strip=False,
+        help_text="Leave blank to keep the stored secret.",
+    )
+
+    @classmethod
+    def for_account(cls, account: ExchangeAccount, data=None) -> AccountUpdateForm:
+        initial = {"label": account.label, "environment": account.environment, "base_url": account.base_url}
+        return cls(data=data, initial=initial)
+
+
+class AccountChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: ExchangeAccount) -> str:
+        return f"{obj.label} ({obj.get_exchange_display()}, {obj.api_key_hint})"
+
+
+RECURRING_CHOICES = [("recurring", "Every funding instant"), ("once", "Once (the next instant only)")]
+
+
+class SubscriptionForm(forms.Form):
+    """Numbers arrive as text and go to ``subscription_clean`` unchanged: it names the field and the limit."""
+
+    symbol = forms.CharField(max_length=MAX_TEXT, help_text="A USDT perpetual listed on both venues, like BTCUSDT.")
+    primary_account = AccountChoice(queryset=ExchangeAccount.objects.none(), help_text="Funding is received here.")
+    hedge_account = AccountChoice(queryset=ExchangeAccount.objects.none(), help_text="The opposite side, elsewhere.")
+    quantity = forms.CharField(
+        max_length=64, widget=forms.TextInput(attrs={"inputmode": "decimal"}), help_text="Base coin per leg."
+    )
+    leverage = forms.CharField(
+        max_length=32,
+        initial="3",
+        widget=forms.NumberInput(attrs={"min": 1, "max": 200, "step": 1}),
+        help_text="Checked against both venues' maximum for the symbol.",
+    )
+    direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.AUTO)
+    min_edge_bps = forms.CharField(
+        max_length=32,
+        initial="0",
+        label="Minimum edge (bps)",
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text="Skip an instant whose expected edge after fees is below this.",
+    )
+    lead_seconds = forms.CharField(
+        max_length=32,
+        initial="5",
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_LEAD_SECONDS, "step": 1}),
+        help_text=f"Open this many seconds before the funding instant (1-{MAX_LEAD_SECONDS}).",
+    )
+    close_delay_seconds = forms.CharField(
+        max_length=32,
+        initial="10",
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_CLOSE_DELAY_SECONDS, "step": 1}),
+        help_text=f"Close this many seconds after it (1-{MAX_CLOSE_DELAY_SECONDS}).",
+    )
+    recurring = forms.TypedChoiceField(
+        choices=RECURRING_CHOICES,
+        initial="recurring",
+        coerce=lambda value: value == "recurring",
+        widget=forms.RadioSelect,
+        label="Repeat",
+    )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the owner's accounts can be chosen: another user's id is "not one of the available choices".
+        for name in ("primary_account", "hedge_account"):
+            self.fields[name].queryset = accounts_of_user(user=user)
+
+    def _finite(self, name: str, limits: str) -> str:
+        # NaN and sNaN would make the service's range comparison raise instead of reporting the limit.
+        value = self.cleaned_data[name]
+        try:
+            if not Decimal(value.strip()).is_finite():
+                raise ValidationError(f"Enter a number {limits}.")
+        except InvalidOperation:
+            pass  # not a number at all: the service says so
+        return value
+
+    def clean_quantity(self) -> str:
+        return self._finite("quantity", f"above 0 and at most {MAX_QUANTITY:f}")
+
+    def clean_min_edge_bps(self) -> str:
+        return self._finite("min_edge_bps", f"from {-MAX_EDGE_BPS} to {MAX_EDGE_BPS}")
+
+    @classmethod
+    def initial_for(cls, subscription: Subscription) -> dict:
+        return {
+            "symbol": subscription.symbol,
+            "primary_account": subscription.primary_account_id,
+            "hedge_account": subscription.hedge_account_id,
+            "quantity": f"{subscription.quantity.normalize():f}",
+            "leverage": subscription.leverage,
+            "direction": subscription.direction,
+            "min_edge_bps": f"{subscription.min_edge_bps.normalize():f}",
+            "lead_seconds": subscription.lead_seconds,
+            "close_delay_seconds": subscription.close_delay_seconds,
+            "recurring": "recurring" if subscription.recurring else "once",
+        }
+
+
+class ExecutionFilterForm(forms.Form):
+    """GET filters: an invalid value is reported and that filter ignored; the list still renders."""
+
+    status = forms.ChoiceField(choices=[("", "Any status"), *ExecutionStatus.choices], required=False)
+    subscription = forms.ModelChoiceField(
+        queryset=Subscription.objects.none(), required=False, empty_label="Any subscription"
+    )
+    symbol = forms.CharField(max_length=30, required=False)
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["subscription"].queryset = subscriptions_of_user(user=user)
+        self.fields["subscription"].label_from_instance = lambda s: f"#{s.pk} {s.symbol}"
+
+    def valid_filters(self) -> dict:
+        """The cleaned values of the fields that validated (``is_valid`` must have been called)."""
+        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}

@@ -1,0 +1,76 @@
+"""Small services the web pages need: dismissing a notice, and the funding scanner's arithmetic.
+
+The scanner reads only the MarketSnapshot table (refreshed every minute by a periodic task), never a venue, so the
+page stays fast however slow a venue is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from arbitrage.models import Exchange, MarketSnapshot, Notice
+from arbitrage.selectors import snapshots_by_symbol
+
+HOURS_PER_PERIOD = 8
+PERIODS_PER_YEAR = 3 * 365
+
+
+def notice_dismiss(*, notice: Notice) -> None:
+    Notice.objects.filter(pk=notice.pk).update(dismissed=True)
+    notice.dismissed = True
+
+
+def rate_per_8h(snapshot: MarketSnapshot) -> Decimal:
+    """A funding rate normalised to an 8-hour period, so venues with different intervals compare."""
+    hours = snapshot.interval_hours or HOURS_PER_PERIOD
+    return snapshot.funding_rate / hours * HOURS_PER_PERIOD
+
+
+@dataclass(frozen=True)
+class ScannerRow:
+    symbol: str
+    bybit: MarketSnapshot
+    bingx: MarketSnapshot
+
+    @property
+    def bybit_8h(self) -> Decimal:
+        return rate_per_8h(self.bybit)
+
+    @property
+    def bingx_8h(self) -> Decimal:
+        return rate_per_8h(self.bingx)
+
+    @property
+    def spread_8h(self) -> Decimal:
+        """Bybit minus BingX, per 8 h (positive when Bybit's rate is the higher)."""
+        return self.bybit_8h - self.bingx_8h
+
+    @property
+    def annualised(self) -> Decimal:
+        return abs(self.spread_8h) * PERIODS_PER_YEAR
+
+    @property
+    def primary_venue(self) -> str:
+        """The venue with the larger absolute rate at its own instant: where the funding is received."""
+        return Exchange.BYBIT if abs(self.bybit.funding_rate) >= abs(self.bingx.funding_rate) else Exchange.BINGX
+
+
+SCANNER_SORTS = {
+    "spread": lambda row: abs(row.spread_8h),
+    "symbol": lambda row: row.symbol,
+    "bybit": lambda row: row.bybit_8h,
+    "bingx": lambda row: row.bingx_8h,
+    "next": lambda row: min(row.bybit.next_funding_time, row.bingx.next_funding_time),
+}
+
+
+def funding_scanner_rows(*, sort: str = "spread", descending: bool = True) -> list[ScannerRow]:
+    """Symbols listed on both venues, sorted (by absolute per-8h spread unless told otherwise)."""
+    rows = [
+        ScannerRow(symbol=symbol, bybit=venues[Exchange.BYBIT], bingx=venues[Exchange.BINGX])
+        for symbol, venues in snapshots_by_symbol().items()
+        if Exchange.BYBIT in venues and Exchange.BINGX in venues
+    ]
+    key = SCANNER_SORTS.get(sort, SCANNER_SORTS["spread"])
+    return sorted(rows, key=key, reverse=descending)
