@@ -1,0 +1,92 @@
+"""add_account: the secret comes from stdin, the id alone goes to stdout, mistakes are one line."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management.base import CommandError
+
+from arbitrage.models import ExchangeAccount
+from tests.commands.conftest import one_line
+
+pytestmark = pytest.mark.django_db
+
+BASE = ("--user", "alice", "--exchange", "bybit", "--label", "main", "--api-key", "key-123")
+
+
+def test_add_account_prints_only_the_new_id(user, cli):
+    """stdout is the new account's id and nothing else; the secret is stored from stdin's first line."""
+    ran = cli("add_account", *BASE, "--environment", "testnet", stdin="s3cret-value\nsecond line ignored\n")
+    account = ExchangeAccount.objects.get()
+    assert ran.stdout == f"{account.pk}\n"
+    assert account.owner == user
+    assert (account.exchange, account.label, account.environment) == ("bybit", "main", "testnet")
+    assert (account.api_key, account.api_secret) == ("key-123", "s3cret-value")
+
+
+def test_add_account_strips_windows_line_ending_from_secret(user, cli):
+    """A CRLF-terminated secret line is stored without the CR."""
+    cli("add_account", *BASE, stdin="abc\r\n")
+    assert ExchangeAccount.objects.get().api_secret == "abc"
+
+
+def test_add_account_defaults_to_mainnet_and_keeps_base_url(user, cli):
+    """Without --environment the account is mainnet; --base-url is stored."""
+    cli("add_account", *BASE, "--base-url", "http://127.0.0.1:8100", stdin="abc\n")
+    account = ExchangeAccount.objects.get()
+    assert (account.environment, account.base_url) == ("mainnet", "http://127.0.0.1:8100")
+
+
+def test_add_account_secret_never_in_output(user, cli):
+    """Neither stdout nor stderr repeats the secret."""
+    ran = cli("add_account", *BASE, stdin="very-secret-value\n")
+    assert "very-secret-value" not in ran.stdout + ran.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "expected"),
+    [
+        (BASE, "", "secret is empty"),
+        (BASE, "\n", "secret is empty"),
+        (BASE, "   \nreal-secret\n", "secret is empty"),
+        (("--user", "nobody", *BASE[2:]), "abc\n", "no user named 'nobody'"),
+        (("--user", "al\x00ice", *BASE[2:]), "abc\n", "control characters"),
+        ((*BASE, "--exchange", "kraken"), "abc\n", "invalid choice"),
+        ((*BASE, "--environment", "moon"), "abc\n", "invalid choice"),
+        ((*BASE[:4], "--label", "", *BASE[6:]), "abc\n", "--label: Required."),
+        ((*BASE[:6], "--api-key", "has space"), "abc\n", "--api-key"),
+        (BASE, "sec ret\n", "API secret (standard input)"),
+        ((*BASE, "--base-url", "ftp://x"), "abc\n", "--base-url"),
+        (("--user", "alice", "--exchange", "bingx", *BASE[4:], "--environment", "testnet"), "abc\n", "no testnet"),
+        (BASE[:-2], "abc\n", "--api-key"),
+    ],
+)
+def test_add_account_rejects_mistakes_with_one_line(user, cli, args, stdin, expected):
+    """Each mistake is one CommandError line naming the problem, and no account is created."""
+    with pytest.raises(CommandError) as caught:
+        cli("add_account", *args, stdin=stdin)
+    assert expected in str(caught.value)
+    assert one_line(caught.value)
+    assert not ExchangeAccount.objects.exists()
+
+
+def test_add_account_label_unique_per_user(user, other_user, cli):
+    """A second 'main' for alice is refused; bob may have his own 'main'."""
+    cli("add_account", *BASE, stdin="abc\n")
+    with pytest.raises(CommandError, match="--label: You already have an account labelled 'main'"):
+        cli("add_account", *BASE, stdin="abc\n")
+    cli("add_account", "--user", "bob", *BASE[2:], stdin="abc\n")
+    assert ExchangeAccount.objects.filter(label="main").count() == 2
+
+
+def test_add_account_refuses_inactive_user(user, cli):
+    """A deactivated user cannot be given new accounts."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    with pytest.raises(CommandError, match="inactive"):
+        cli("add_account", *BASE, stdin="abc\n")
+
+
+def test_add_account_has_no_secret_argument(user, cli):
+    """There is no flag for the secret (it would show in the process list and shell history)."""
+    with pytest.raises(CommandError, match="unrecognized arguments"):
+        cli("add_account", *BASE, "--api-secret", "abc", stdin="abc\n")
