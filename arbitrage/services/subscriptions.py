@@ -66,8 +66,10 @@ def _decimal(name: str, value, *, low: Decimal, high: Decimal, low_inclusive: bo
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise ValidationError({name: "Enter a number."}) from None
+    if not number.is_finite():  # NaN cannot even be compared
+        raise ValidationError({name: f"Enter a finite number from {low} to {high}."})
     above_low = number >= low if low_inclusive else number > low
-    if not number.is_finite() or not above_low or number > high:
+    if not above_low or number > high:
         bound = f"at least {low}" if low_inclusive else f"above {low}"
         raise ValidationError({name: f"Enter a number {bound} and at most {high}."})
     return number

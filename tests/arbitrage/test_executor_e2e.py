@@ -113,7 +113,9 @@ def test_happy_path_with_skewed_venue_clocks(venue_sim, user, sim_accounts):
     assert execution.pnl_funding == Decimal(primary_funding[0]["amount"])
     assert execution.pnl_fees < 0
     assert execution.pnl_price is not None
-    assert {"preflight", "leverage_synced", "primary_open_sent", "hedge_open_sent", "pnl_final"} <= set(steps(execution))
+    assert {"preflight", "leverage_synced", "primary_open_sent", "hedge_open_sent", "pnl_final"} <= set(
+        steps(execution)
+    )
     subscription.refresh_from_db()
     assert subscription.status == SubscriptionStatus.ACTIVE  # recurring: armed again next instant
 
@@ -214,7 +216,9 @@ def test_same_instant_driven_twice_at_once_opens_once(venue_sim, user, sim_accou
     assert len(instants) == 1  # the second planner run armed nothing new
 
     counts = []
-    drivers = [threading.Thread(target=lambda: counts.append(instant_drive(funding_time=instants[0]))) for _ in range(2)]
+    drivers = [
+        threading.Thread(target=lambda: counts.append(instant_drive(funding_time=instants[0]))) for _ in range(2)
+    ]
     for driver in drivers:
         driver.start()
     for driver in drivers:
