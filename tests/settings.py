@@ -19,3 +19,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-fundarb-{_RUN}.sqlite3")}  # noqa: F405
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_fundarb_{_RUN}"}  # noqa: F405
+
+STATIC_ROOT = None  # tests serve static files through the finders; nothing is collected
