@@ -23,7 +23,7 @@ def defaults() -> dict[str, str]:
         "DEMO_SIMULATOR_SECRET": secrets.token_urlsafe(24),
         "SIMULATOR_URL": "http://127.0.0.1:8100",
         "MARKET_DATA_ENVIRONMENT": "simulator",
-        "EXECUTOR_ARM_AHEAD": "90",
+        "EXECUTOR_ARM_AHEAD": "110",  # wider than the planner's 60 s period plus scheduler jitter
     }
 
 
