@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import re
-import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,7 +19,6 @@ from typing import Any
 from . import symbols
 from .base import (
     Balance,
-    Clock,
     ClockSync,
     Credentials,
     FundingInfo,
@@ -219,26 +216,7 @@ class BingXClient(ClientCore):
     """BingX USDT-M perpetual swap. Public-data methods work without credentials."""
 
     venue = Venue.BINGX
-
-    def __init__(
-        self,
-        credentials: Credentials | None,
-        *,
-        base_url: str,
-        clock: Clock = time.time,
-        timeout: tuple[float, float] = (3.05, 10),
-        recv_window_ms: int = 5000,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        super().__init__(
-            dialect=BingXDialect(),
-            credentials=credentials,
-            base_url=base_url,
-            clock=clock,
-            timeout=timeout,
-            recv_window_ms=recv_window_ms,
-            logger=logger,
-        )
+    dialect = BingXDialect
 
     # -- time ---------------------------------------------------------------------------------------------------
 

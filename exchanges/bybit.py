@@ -9,9 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 import re
-import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -21,7 +19,6 @@ from urllib.parse import quote
 from . import symbols
 from .base import (
     Balance,
-    Clock,
     ClockSync,
     Credentials,
     FundingInfo,
@@ -224,26 +221,7 @@ class BybitClient(ClientCore):
     """Bybit v5, category ``linear`` (USDT perpetuals). Public-data methods work without credentials."""
 
     venue = Venue.BYBIT
-
-    def __init__(
-        self,
-        credentials: Credentials | None,
-        *,
-        base_url: str,
-        clock: Clock = time.time,
-        timeout: tuple[float, float] = (3.05, 10),
-        recv_window_ms: int = 5000,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        super().__init__(
-            dialect=BybitDialect(),
-            credentials=credentials,
-            base_url=base_url,
-            clock=clock,
-            timeout=timeout,
-            recv_window_ms=recv_window_ms,
-            logger=logger,
-        )
+    dialect = BybitDialect
 
     # -- time ---------------------------------------------------------------------------------------------------
 

@@ -606,23 +606,26 @@ class TTLCache:
 
 
 class ClientCore:
-    """What both venue clients share: the transport, a rules cache and argument checks with venue-named errors."""
+    """What both venue clients share: the transport, a rules cache and argument checks with venue-named errors.
+
+    Subclasses name their ``venue`` and their wire ``dialect``.
+    """
 
     venue: Venue
+    dialect: type[Dialect]
 
     def __init__(
         self,
-        *,
-        dialect: Dialect,
         credentials: Credentials | None,
+        *,
         base_url: str,
-        clock: Callable[[], float],
-        timeout: tuple[float, float],
-        recv_window_ms: int,
-        logger: logging.Logger | None,
+        clock: Callable[[], float] = time.time,
+        timeout: tuple[float, float] = (3.05, 10),
+        recv_window_ms: int = 5000,
+        logger: logging.Logger | None = None,
     ) -> None:
         self.transport = Transport(
-            dialect=dialect,
+            dialect=self.dialect(),
             credentials=credentials,
             base_url=base_url,
             clock=clock,

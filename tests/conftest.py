@@ -55,21 +55,17 @@ def other_user(django_user_model):
 
 @pytest.fixture
 def venue_sim():
-    """A fresh in-process simulator with frozen marks and rates (exact amounts), on an ephemeral port."""
+    """A fresh in-process simulator with frozen marks and rates (exact amounts), on an ephemeral port.
+
+    Venue clients and limits cached during the test belong to it, and are dropped with it.
+    """
+    from django.core.cache import cache
+
+    from arbitrage.services.clients import forget_clients
     from exchanges.simulator import Simulator
 
     with Simulator(seed=11, random_walk=False) as simulator:
         yield simulator
-
-
-@pytest.fixture(autouse=True)
-def _fresh_venue_clients():
-    """Cached venue clients and limits belong to one test: each test starts its own simulator."""
-    yield
-    from django.core.cache import cache
-
-    from arbitrage.services.clients import forget_clients
-
     forget_clients()
     cache.clear()
 
