@@ -32,6 +32,8 @@ from arbitrage.services.subscriptions import (
     trading_halt_set,
 )
 
+WITHDRAW_FLAG = "⚠ CAN WITHDRAW: replace with a key without withdrawal rights"
+
 
 class ReadOnlyMixin:
     """No add, change or delete for anybody: the admin only shows these records."""
@@ -53,11 +55,11 @@ class ReadOnlyMixin:
 class ExchangeAccountAdmin(admin.ModelAdmin):
     """Owners add and edit accounts (and their write-only secrets) in the app; the admin views, checks, deletes."""
 
-    list_display = ("label", "owner", "exchange", "environment", "api_key_hint", "last_check_ok", "can_withdraw")
+    list_display = ("label", "owner", "exchange", "environment", "api_key_hint", "last_check_ok", "withdrawal_rights")
     list_filter = ("exchange", "environment", "last_check_ok", "can_withdraw")
     search_fields = ("label", "owner__username", "api_key_hint")
     list_select_related = ("owner",)
-    exclude = ("api_key", "api_secret")
+    exclude = ("api_key", "api_secret", "can_withdraw")  # can_withdraw: shown as the loud withdrawal_rights
     readonly_fields = (
         "owner",
         "exchange",
@@ -68,7 +70,7 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
         "last_checked_at",
         "last_check_ok",
         "last_check_message",
-        "can_withdraw",
+        "withdrawal_rights",
         "created_at",
         "updated_at",
     )
@@ -79,6 +81,13 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description="Withdrawal rights", ordering="can_withdraw")
+    def withdrawal_rights(self, obj: ExchangeAccount) -> str:
+        # Not the boolean icon: Django draws True as a green tick, which reads as "fine" for the riskiest key.
+        if obj.can_withdraw:
+            return WITHDRAW_FLAG
+        return "unknown (never checked)" if obj.can_withdraw is None else "no"
 
     @admin.action(description="Test connection (clock, mode, margin, key permissions)", permissions=["view"])
     def test_connection(self, request: HttpRequest, queryset: QuerySet[ExchangeAccount]) -> None:

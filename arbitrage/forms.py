@@ -3,7 +3,7 @@ ValidationError dicts are mapped back onto these fields by ``apply_service_error
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -23,6 +23,9 @@ from arbitrage.services.subscriptions import MAX_EDGE_BPS, MAX_QUANTITY
 
 # Generous outer bounds: they only stop absurd payloads; the services state the real limits.
 MAX_TEXT = 200
+MIN_LEVERAGE, MAX_LEVERAGE = 1, 200  # the service's and the database's range, named in the form's message
+# The syntax the operator commands accept (arbitrage/management/commands/_common.py): digits, point, exponent.
+_ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 
 
 def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -97,7 +100,7 @@ class SubscriptionForm(forms.Form):
     leverage = forms.CharField(
         max_length=32,
         initial="3",
-        widget=forms.NumberInput(attrs={"min": 1, "max": 200, "step": 1}),
+        widget=forms.NumberInput(attrs={"min": MIN_LEVERAGE, "max": MAX_LEVERAGE, "step": 1}),
         help_text="Checked against both venues' maximum for the symbol.",
     )
     direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.AUTO)
@@ -134,21 +137,29 @@ class SubscriptionForm(forms.Form):
         for name in ("primary_account", "hedge_account"):
             self.fields[name].queryset = accounts_of_user(user=user)
 
-    def _finite(self, name: str, limits: str) -> str:
-        # NaN and sNaN would make the service's range comparison raise instead of reporting the limit.
+    def _number(self, name: str, limits: str) -> str:
+        # Plain ASCII decimal notation only. Python's Decimal also reads NaN and sNaN (which make the service's
+        # range comparison raise), "1_000" (so a stray "1_0" would mean 10x) and other scripts' digits: the
+        # commands refuse all of these, and so does the form, before the service or any venue sees them.
         value = self.cleaned_data[name]
-        try:
-            if not Decimal(value.strip()).is_finite():
-                raise ValidationError(f"Enter a number {limits}.")
-        except InvalidOperation:
-            pass  # not a number at all: the service says so
+        if not _ASCII_NUMBER.fullmatch(value.strip()):
+            raise ValidationError(f"Enter a {limits}.")
         return value
 
     def clean_quantity(self) -> str:
-        return self._finite("quantity", f"above 0 and at most {MAX_QUANTITY:f}")
+        return self._number("quantity", f"number above 0 and at most {MAX_QUANTITY:f}")
 
     def clean_min_edge_bps(self) -> str:
-        return self._finite("min_edge_bps", f"from {-MAX_EDGE_BPS} to {MAX_EDGE_BPS}")
+        return self._number("min_edge_bps", f"number from {-MAX_EDGE_BPS} to {MAX_EDGE_BPS}")
+
+    def clean_leverage(self) -> str:
+        return self._number("leverage", f"whole number from {MIN_LEVERAGE} to {MAX_LEVERAGE}")
+
+    def clean_lead_seconds(self) -> str:
+        return self._number("lead_seconds", f"whole number from 1 to {MAX_LEAD_SECONDS}")
+
+    def clean_close_delay_seconds(self) -> str:
+        return self._number("close_delay_seconds", f"whole number from 1 to {MAX_CLOSE_DELAY_SECONDS}")
 
     @classmethod
     def initial_for(cls, subscription: Subscription) -> dict:

@@ -5,6 +5,7 @@ FIELD_ENCRYPTION_KEYS, and passes `manage.py check --deploy` with no warnings.
 """
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -90,6 +91,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
     "arbitrage",
 ]
 
@@ -104,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes documents: it turns a lockout flagged during authentication into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fundarb_site.urls"
@@ -155,6 +159,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out (username, IP address) before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -193,6 +202,20 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     if env.bool("BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Login throttling (django-axes) ------------------------------------------------------------------------------
+# 5 failed logins for one username from one IP address lock that pair out for 15 minutes (the login page and the
+# admin's alike); a success resets the count. Attempts live in the database, so every web process shares them.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client address is REMOTE_ADDR. Behind reverse proxies set TRUSTED_PROXY_COUNT to how many of them append to
+# X-Forwarded-For: the address the outermost trusted proxy saw is used, never one a client wrote into the header.
+# Left at 0 behind a proxy, every visitor shares the proxy's address (lockouts then act per username).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "fundarb_site.middleware.client_ip_address"
 
 # --- Email (notifications to owners) ----------------------------------------------------------------------------
 # EMAIL_URL like smtp+tls://user:password@mail.example.com:587 ; the console backend prints mail to stdout.
@@ -272,5 +295,7 @@ LOGGING = {
         "django": {"level": env.str("DJANGO_LOG_LEVEL", default="INFO"), "propagate": True},
         # django-q2 attaches its own stdout-less handler unless its logger already has one.
         "django-q": {"handlers": ["stderr"], "level": env.str("Q_LOG_LEVEL", default="INFO"), "propagate": False},
+        # django-axes announces itself at INFO on every start: noise on each command's stderr. Its login logs stay.
+        "axes.apps": {"level": "WARNING"},
     },
 }

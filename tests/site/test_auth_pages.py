@@ -87,4 +87,6 @@ def test_demo_seed_is_idempotent_and_creates_a_working_login(client):
 
     assert demo_seed().created is True
     assert demo_seed().created is False
-    assert client.login(username=DEMO_USERNAME, password=DEMO_PASSWORD)
+    # Through the login form: django-axes needs the request that client.login() does not pass to authenticate().
+    response = client.post(reverse("login"), {"username": DEMO_USERNAME, "password": DEMO_PASSWORD})
+    assert response.status_code == 302 and client.session.get("_auth_user_id")
