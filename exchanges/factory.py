@@ -19,6 +19,15 @@ _STANDARD_URLS: dict[tuple[Venue, Environment], str] = {
     (Venue.BYBIT, Environment.DEMO): "https://api-demo.bybit.com",
     (Venue.BINGX, Environment.DEMO): "https://open-api-vst.bingx.com",
 }
+# Every host a venue serves its API from (notes §1): the only targets an account's own base URL may name, besides
+# hosts an operator allows explicitly (a proxy). Anything else could aim signed requests at internal services.
+OFFICIAL_HOSTS: dict[Venue, frozenset[str]] = {
+    Venue.BYBIT: frozenset(
+        {"api.bybit.com", "api.bytick.com", "api-testnet.bybit.com", "api-demo.bybit.com"}
+        | {f"api.bybit.{tld}" for tld in ("nl", "tr", "kz", "eu", "ae", "id")}
+    ),
+    Venue.BINGX: frozenset({"open-api.bingx.com", "open-api.bingx.io", "open-api-vst.bingx.com"}),
+}
 _CLIENTS: dict[Venue, type[BybitClient] | type[BingXClient]] = {Venue.BYBIT: BybitClient, Venue.BINGX: BingXClient}
 
 

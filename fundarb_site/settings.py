@@ -225,6 +225,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fundarb@localhost")
 # --- Venues and the executor's timeline -------------------------------------------------------------------------
 # Where public market data (funding rates, symbol rules) comes from: mainnet, or the simulator for the demo.
 MARKET_DATA_ENVIRONMENT = env.str("MARKET_DATA_ENVIRONMENT", default="mainnet")
+# Hosts (besides each venue's official API hosts, and loopback for the simulator) that an account's own base URL
+# may name: e.g. an egress proxy. Nothing else is reachable, so users cannot aim requests at internal services.
+VENUE_ALLOWED_HOSTS = env.list("VENUE_ALLOWED_HOSTS", default=[])
 # The demo (`make run`): the simulator plays both venues; run_stack starts it and seed_demo gives the demo user
 # accounts on it. Never set this in production.
 DEMO_SIMULATOR = env.bool("DEMO_SIMULATOR", default=False)

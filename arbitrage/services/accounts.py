@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -13,8 +16,9 @@ from django.db.models.deletion import ProtectedError
 from arbitrage.models import AccountEnvironment, Exchange, ExchangeAccount, Subscription
 from arbitrage.services import clock
 from arbitrage.services.clients import client_for_account
-from exchanges.base import ClockSync, KeyPermissions, PositionMode
+from exchanges.base import ClockSync, KeyPermissions, PositionMode, Venue
 from exchanges.errors import ExchangeError
+from exchanges.factory import OFFICIAL_HOSTS
 
 MAX_LABEL = 60
 MAX_CREDENTIAL = 512
@@ -51,7 +55,41 @@ def _clean_target(exchange: str, environment: str, base_url: str) -> str:
             URLValidator(schemes=["http", "https"])(base_url)
         except ValidationError:
             raise ValidationError({"base_url": "Enter a full http:// or https:// URL."}) from None
+        _check_base_url_target(Venue(exchange), environment, base_url)
     return base_url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url_target(venue: Venue, environment: str, base_url: str) -> None:
+    """Signed requests (and their answers, shown to the user) must not be aimed at internal services: an account's
+    own URL may name the venue's official hosts (https), loopback for the simulator, or a host the operator allows
+    in VENUE_ALLOWED_HOSTS (a proxy)."""
+    parsed = urlsplit(base_url)
+    host = (parsed.hostname or "").lower()
+    allowed_by_operator = host in {h.lower() for h in settings.VENUE_ALLOWED_HOSTS}
+    if allowed_by_operator:
+        return
+    if environment == AccountEnvironment.SIMULATOR:
+        if not _is_loopback(host):
+            raise ValidationError(
+                {"base_url": "A simulator URL must be on this machine (localhost or 127.0.0.1); ask the operator to "
+                 "add other hosts to VENUE_ALLOWED_HOSTS."}
+            )  # fmt: skip
+        return
+    if host not in OFFICIAL_HOSTS[venue] or parsed.scheme != "https":
+        hosts = ", ".join(sorted(OFFICIAL_HOSTS[venue]))
+        raise ValidationError(
+            {"base_url": f"Use https:// with one of {venue.label}'s API hosts ({hosts}), or leave it empty; a proxy "
+             "must be added to VENUE_ALLOWED_HOSTS by the operator."}
+        )  # fmt: skip
 
 
 def account_create(

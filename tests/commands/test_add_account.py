@@ -30,10 +30,43 @@ def test_add_account_strips_windows_line_ending_from_secret(user, cli):
 
 
 def test_add_account_defaults_to_mainnet_and_keeps_base_url(user, cli):
-    """Without --environment the account is mainnet; --base-url is stored."""
-    cli("add_account", *BASE, "--base-url", "http://127.0.0.1:8100", stdin="abc\n")
+    """Without --environment the account is mainnet; a --base-url on one of the venue's own hosts is stored."""
+    cli("add_account", *BASE, "--base-url", "https://api.bytick.com", stdin="abc\n")
     account = ExchangeAccount.objects.get()
-    assert (account.environment, account.base_url) == ("mainnet", "http://127.0.0.1:8100")
+    assert (account.environment, account.base_url) == ("mainnet", "https://api.bytick.com")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8100",
+        "http://169.254.169.254/latest/meta-data",
+        "https://internal.example",
+        "http://api.bybit.com",
+    ],
+)
+def test_add_account_refuses_base_urls_off_the_venue(user, cli, url):
+    """A mainnet account's base URL may not aim signed requests at this machine, a metadata service, another host,
+    or the venue without TLS: one clear line, nothing stored."""
+    with pytest.raises(CommandError, match="API hosts"):
+        cli("add_account", *BASE, "--base-url", url, stdin="abc\n")
+    assert not ExchangeAccount.objects.exists()
+
+
+def test_simulator_accounts_stay_on_this_machine(user, cli):
+    """A simulator account may use loopback, and nothing else unless the operator allows the host."""
+    sim = ("--user", "alice", "--exchange", "bybit", "--api-key", "k", "--environment", "simulator")
+    cli("add_account", *sim, "--label", "one", "--base-url", "http://127.0.0.1:8100", stdin="a\n")
+    with pytest.raises(CommandError, match="on this machine"):
+        cli("add_account", *sim, "--label", "two", "--base-url", "http://10.0.0.5:8100", stdin="a\n")
+    assert list(ExchangeAccount.objects.values_list("label", flat=True)) == ["one"]
+
+
+def test_operator_allowed_proxy_host_is_accepted(user, cli, settings):
+    """A host in VENUE_ALLOWED_HOSTS (an egress proxy) may serve any environment."""
+    settings.VENUE_ALLOWED_HOSTS = ["proxy.internal"]
+    cli("add_account", *BASE, "--base-url", "http://proxy.internal:3128", stdin="abc\n")
+    assert ExchangeAccount.objects.get().base_url == "http://proxy.internal:3128"
 
 
 def test_add_account_secret_never_in_output(user, cli):
