@@ -10,6 +10,8 @@ from arbitrage.selectors import PnlPoint
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 28
 SERIES = (("net", "Net"), ("funding", "Funding"), ("fees", "Fees"), ("price", "Price"))
+# Markers make the first few executions visible (one point draws no line); past this they would only clutter.
+MAX_MARKED_POINTS = 60
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,7 @@ class Series:
     label: str
     points: str
     last: Decimal
+    markers: list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ def pnl_chart(points: list[PnlPoint]) -> PnlChart | None:
             label=label,
             points=" ".join(f"{x(i):.1f},{y(_value(p, key)):.1f}" for i, p in enumerate(points)),
             last=_value(points[-1], key),
+            markers=[(f"{x(i):.1f}", f"{y(_value(p, key)):.1f}") for i, p in enumerate(points)]
+            if len(points) <= MAX_MARKED_POINTS
+            else [],
         )
         for key, label in SERIES
     ]
