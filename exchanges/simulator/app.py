@@ -82,6 +82,9 @@ class SimulatorApp:
         response = api.handle(request, order_faults)
         if faults.take("drop_response", method, path):
             raise DropConnection
+        if faults.take("malformed", method, path):
+            # Applied; the answer arrives cut off mid-JSON (what a broken proxy or a truncated read delivers).
+            response = Response(200, response.body[: max(1, len(response.body) // 2)], response.headers)
         hold = faults.take("timeout", method, path)
         if hold:
             self._sleep(hold.seconds)

@@ -9,6 +9,8 @@ Rule kinds, each matched against an endpoint (``"/path"``, ``"METHOD /path"`` or
 - ``processing``: the order is placed, but order queries answer "processing" (BingX 80019, Bybit an empty list) for
   ``seconds`` or for ``calls`` queries.
 - ``partial_fill``: the order fills only ``fraction`` of its quantity; the rest is cancelled as IOC.
+- ``malformed``: apply the call, then answer HTTP 200 with a body cut off mid-JSON (a truncated or garbled answer:
+  it happened, and the client cannot read what it was told).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from .clock import VenueClock
 
-KINDS = ("fail", "timeout", "drop_response", "drop_request", "processing", "partial_fill")
+KINDS = ("fail", "timeout", "drop_response", "drop_request", "processing", "partial_fill", "malformed")
 
 
 @dataclass
