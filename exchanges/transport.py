@@ -224,7 +224,9 @@ class Transport:
                 resynced = True
                 self.logger.warning("%s %s: timestamp rejected; re-measuring the clock", self.label, call.operation)
                 self.sync_clock()
-            except (ExchangeUnavailable, RateLimited) as exc:
+            except (ExchangeUnavailable, RateLimited, MalformedResponse) as exc:
+                # A truncated or garbled answer to a read is as transient as a 5xx: one bad body must not stop a
+                # subscription. (Orders never get here: their unreadable answers are UnknownOutcome.)
                 if not self._may_retry(call, exc, attempt):
                     raise
                 wait = self.retry.delay(attempt, getattr(exc, "retry_after", None))

@@ -112,6 +112,22 @@ def test_reads_retry_transient_failures(mocked, bybit, sleeps) -> None:
     assert len(sleeps) == 2 and all(0 < wait <= 2.0 for wait in sleeps)
 
 
+def test_reads_retry_a_truncated_body(mocked, bybit, sleeps) -> None:
+    """One garbled answer to a read is transient like a 5xx: retried, then the read succeeds."""
+    mocked.get(BYBIT_TIME, body='{"retCode": 0, "result": {"timeNa', status=200)
+    mocked.get(BYBIT_TIME, json=bybit_ok({"timeNano": str(NOW_MS * 10**6)}))
+    bybit.server_time()
+    assert len(mocked.calls) == 2 and len(sleeps) == 1
+
+
+def test_a_truncated_order_answer_is_never_resent(mocked, bybit, sleeps) -> None:
+    """A garbled answer to an order is an unknown outcome: exactly one POST, no retry."""
+    mocked.post(BYBIT_ORDER, body='{"retCode": 0, "result": {"orderId": "ab', status=200)
+    with pytest.raises(UnknownOutcome):
+        _order(bybit)
+    assert len(calls_to(mocked, "/v5/order/create")) == 1 and sleeps == []
+
+
 def test_reads_give_up_after_the_attempt_budget(mocked, bybit, sleeps) -> None:
     """A read that keeps failing stops after three attempts with ExchangeUnavailable."""
     mocked.get(BYBIT_TIME, body="busy", status=503)
