@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test install env lint format key bench clean
+.PHONY: run test install env lint format key bench reliability clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Measures the executor and the pages against the simulator on a throw-away database; writes bench/results.md.
+bench: install
+	$(PY) -m bench
+
+# Runs the reliability scenarios (fault matrix, real-process races and crashes) and rewrites RELIABILITY.md.
+reliability: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fundarb} $(PY) -m tests.reliability.report
 
 key: install
 	@$(PY) -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"

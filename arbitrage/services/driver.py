@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import statistics
 import threading
 import uuid
 from collections.abc import Callable
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 S = ExecutionStatus
 # The trigger batch wakes this long before the instant to do its compare-and-set, then waits precisely.
 TRIGGER_PREPARE_SECONDS = 0.15
+# Healthy executions settle when their whole trigger batch has answered, or this long after the trigger.
+SETTLE_GATE_SECONDS = 1.0
 
 
 def _cfg(name: str):
@@ -106,6 +109,44 @@ class Timeline:
                 self._changed.notify()
 
 
+class SettleGate:
+    """Holds the settling of healthy executions until every leg of the trigger batch has answered.
+
+    Settling (recording both legs, reading their fills, moving to OPEN) costs several database writes and venue
+    calls per execution; done while other executions' legs are still leaving, it takes the CPU they need and makes
+    them late. Executions with a failed or unknown leg are settled at once, so an unwind never waits. The gate also
+    opens ``SETTLE_GATE_SECONDS`` after the trigger whatever happens, so a leg stuck in lookups holds nobody long.
+    """
+
+    def __init__(self, timeline: Timeline, *, legs: int) -> None:
+        self._timeline = timeline
+        self._lock = threading.Lock()
+        self._pending = legs
+        self._held: list[Callable[[], None]] = []
+        self._open = legs <= 0
+
+    def leg_answered(self) -> None:
+        with self._lock:
+            self._pending -= 1
+            if self._pending > 0:
+                return
+        self.open()
+
+    def settle(self, action: Callable[[], None], *, urgent: bool) -> None:
+        with self._lock:
+            if not (self._open or urgent):
+                self._held.append(action)
+                return
+        self._timeline.at(0, action)
+
+    def open(self) -> None:
+        with self._lock:
+            self._open = True
+            held, self._held = self._held, []
+        for action in held:
+            self._timeline.at(0, action)
+
+
 class InstantDriver:
     def __init__(self, plans: list[Plan], *, token: str) -> None:
         self.token = token
@@ -133,18 +174,22 @@ class InstantDriver:
             self._schedule_trigger(plan)
 
     def _schedule_trigger(self, plan: Plan) -> None:
-        moment = round(plan.local(plan.trigger_at), 3)
+        # One batch per venue clock and instant: every primary account on one venue reads the same clock, so their
+        # executions fire together even though each measured the offset with its own few milliseconds of noise.
+        key = (plan.primary.exchange, plan.primary.environment, plan.primary.base_url, plan.trigger_at)
         with self._triggers_lock:
-            batch = self._triggers.get(moment)
+            batch = self._triggers.get(key)
             if batch is not None:
                 batch.append(plan)
                 return
-            self._triggers[moment] = [plan]
-        self.timeline.at(moment - TRIGGER_PREPARE_SECONDS, lambda: self._trigger(moment))
+            self._triggers[key] = [plan]
+        self.timeline.at(plan.local(plan.trigger_at) - TRIGGER_PREPARE_SECONDS, lambda: self._trigger(key))
 
-    def _trigger(self, moment: float) -> None:
+    def _trigger(self, key: tuple) -> None:
         with self._triggers_lock:
-            plans = self._triggers.pop(moment)
+            plans = self._triggers.pop(key)
+        # The venue's clock, estimated from every account's measurement (the median shrugs off a noisy one).
+        moment = statistics.median(p.local(p.trigger_at) for p in plans)
         deadline = max(p.close_at for p in plans) + timedelta(seconds=_cfg("RECONCILE_GRACE"))
         claimed = executions_claim_open([p.pk for p in plans], token=self.token, deadline=deadline)
         for plan in plans:
@@ -155,6 +200,8 @@ class InstantDriver:
         clock.sleep_until(datetime.fromtimestamp(moment, tz=UTC))
         # Never open after T (less a safety margin): a late trigger opens nothing.
         late = {p.pk for p in go if clock.clock.time() > p.local(p.funding_time) - _cfg("OPEN_CUTOFF")}
+        gate = SettleGate(self.timeline, legs=sum(len(r) for p, r in legs if p.pk not in late))
+        self.timeline.at(moment + SETTLE_GATE_SECONDS, gate.open)
         for plan, requests in legs:
             if plan.pk in late:
                 self.timeline.at(
@@ -162,15 +209,17 @@ class InstantDriver:
                 )
                 continue
             futures = [submit(lambda r=request: leg_place(r)) for _, request in requests]
-            self._when_done(plan, requests, futures)
+            self._when_done(plan, requests, futures, gate)
 
-    def _when_done(self, plan: Plan, requests, futures) -> None:
-        """Settle the execution as soon as both of its legs have answered (other executions' legs may still fly)."""
+    def _when_done(self, plan: Plan, requests, futures, gate: SettleGate) -> None:
+        """Settle the execution once both of its legs have answered: at once if a leg failed (its partner is
+        unwound without waiting), otherwise when the whole batch has answered (see ``SettleGate``)."""
         remaining = [len(futures)]
         lock = threading.Lock()
         self.timeline.hold()
 
         def one_done(_future) -> None:
+            gate.leg_answered()
             with lock:
                 remaining[0] -= 1
                 if remaining[0]:
@@ -179,7 +228,8 @@ class InstantDriver:
             for (order, _), future in zip(requests, futures, strict=True):
                 outcome = future.result()
                 results.append((order, outcome.value or LegResult(placed=None, error=str(outcome.error))))
-            self.timeline.at(0, lambda: self._settle(plan, results))
+            urgent = any(result.placed is not True for _, result in results)
+            gate.settle(lambda: self._settle(plan, results), urgent=urgent)
             self.timeline.release()
 
         for future in futures:
