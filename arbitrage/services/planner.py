@@ -41,7 +41,9 @@ def executions_plan() -> list[datetime]:
         return []
     now = clock.now()
     horizon = now + timedelta(seconds=_cfg("ARM_AHEAD"))
-    funding: dict[tuple[int, str], datetime | None] = {}
+    # The next funding instant is public and the same for every account on one venue endpoint: ask once per venue
+    # endpoint and symbol, not once per account (a thousand subscriptions must not mean a thousand round trips).
+    funding: dict[tuple[str, str, str, str], datetime | None] = {}
     candidates: list[Execution] = []
     subscriptions = list(subscriptions_armable())
     once_done = set(
@@ -52,13 +54,15 @@ def executions_plan() -> list[datetime]:
     for subscription in subscriptions:
         if subscription.pk in once_done:
             continue
-        key = (subscription.primary_account_id, subscription.symbol)
+        primary = subscription.primary_account
+        key = (primary.exchange, primary.environment, primary.base_url, subscription.symbol)
         if key not in funding:
             try:
-                info = client_for_account(subscription.primary_account).funding_info(subscription.symbol)
+                info = client_for_account(primary).funding_info(subscription.symbol)
                 funding[key] = info.next_funding_time
             except ExchangeError as exc:
-                logger.warning("planner: no funding time for %s on account %s: %s", key[1], key[0], exc)
+                venue = primary.venue.label
+                logger.warning("planner: no funding time for %s on %s: %s", subscription.symbol, venue, exc)
                 funding[key] = None
         instant = funding[key]
         if instant is None or instant > horizon:
