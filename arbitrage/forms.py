@@ -47,7 +47,9 @@ class AccountCreateForm(forms.Form):
     label = forms.CharField(max_length=MAX_TEXT)
     environment = forms.ChoiceField(choices=AccountEnvironment.choices, initial=AccountEnvironment.MAINNET)
     base_url = forms.CharField(
-        max_length=MAX_TEXT, required=False, help_text="Optional: overrides the environment's standard URL."
+        max_length=MAX_TEXT,
+        required=False,
+        help_text="Optional: another of the venue's own https hosts, or this machine for the simulator.",
     )
     api_key = forms.CharField(max_length=MAX_TEXT, widget=_secret_input(), label="API key", strip=False)
     api_secret = forms.CharField(max_length=MAX_TEXT, widget=_secret_input(), label="API secret", strip=False)
