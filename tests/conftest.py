@@ -40,6 +40,25 @@ def redis_url() -> str:
     return url
 
 
+# --- The executor's timeline, shrunk so a whole cycle (preflight, sync, open, hold, close, P&L) takes seconds ----
+
+FAST_TIMELINE = {
+    "ARM_AHEAD": 60,
+    "PREFLIGHT_BEFORE_SYNC": 1.0,
+    "SYNC_BEFORE": 2.5,
+    "SYNC_MIN_GAP": 1.0,
+    "OPEN_CUTOFF": 0.3,
+    "UNKNOWN_ORDER_GRACE": 1.5,
+    "PNL_FIRST_LOOK": 1.5,
+    "RECONCILE_GRACE": 3,
+}
+
+
+@pytest.fixture
+def fast_timeline(settings):
+    settings.FUNDARB_EXECUTOR = {**settings.FUNDARB_EXECUTOR, **FAST_TIMELINE}
+
+
 # --- Users, the simulator and accounts on it: shared by executor, web and command tests -------------------------
 
 

@@ -17,26 +17,10 @@ from arbitrage.services.planner import executions_plan
 from arbitrage.services.subscriptions import SubscriptionInput, subscription_create
 from tests.conftest import make_sim_account
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_timeline")]
 
 SYMBOL = "ETHUSDT"
 LEAD = 1
-
-
-@pytest.fixture(autouse=True)
-def fast_timeline(settings):
-    """Offsets shrunk so a whole cycle (preflight, sync, open, hold, close, P&L) runs in about eight seconds."""
-    settings.FUNDARB_EXECUTOR = {
-        **settings.FUNDARB_EXECUTOR,
-        "ARM_AHEAD": 60,
-        "PREFLIGHT_BEFORE_SYNC": 1.0,
-        "SYNC_BEFORE": 2.5,
-        "SYNC_MIN_GAP": 1.0,
-        "OPEN_CUTOFF": 0.3,
-        "UNKNOWN_ORDER_GRACE": 1.5,
-        "PNL_FIRST_LOOK": 1.5,
-        "RECONCILE_GRACE": 3,
-    }
 
 
 def subscribe(user, primary, hedge, **overrides) -> Subscription:

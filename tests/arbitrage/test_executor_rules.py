@@ -17,10 +17,9 @@ from arbitrage.services.planner import executions_plan
 from arbitrage.services.reconcile import RESUMED_OPEN, execution_reconcile, executions_reconcile
 from arbitrage.services.subscriptions import kill_switch_set, trading_halt_set
 from arbitrage.tasks import close_execution
-from tests.arbitrage.test_executor_e2e import SYMBOL, fast_timeline, run_instant, sim_orders, sim_positions, subscribe
+from tests.arbitrage.test_executor_e2e import SYMBOL, run_instant, sim_orders, sim_positions, subscribe
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-__all__ = ["fast_timeline"]  # the autouse fixture applies here too
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_timeline")]
 
 
 def test_edge_below_minimum_is_skipped_with_the_numbers(venue_sim, user, sim_accounts):

@@ -21,7 +21,12 @@ from arbitrage.models import Execution, ExecutionStatus, Subscription
 from arbitrage.services.driver import instant_drive
 from arbitrage.services.planner import executions_plan
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fast_timeline"),
+]
 
 SYMBOL = "ETHUSDT"
 # Bybit pays 0.35% per interval, enough to beat four taker fees: the default minimum edge (0 bps) lets it trade.
@@ -34,22 +39,6 @@ KEYS = {
 }
 LABELS = {"bybit": "Alice Bybit (sim)", "bingx": "Alice BingX (sim)"}
 WAIT_SECONDS = 60
-
-
-@pytest.fixture(autouse=True)
-def fast_timeline(settings):
-    """The executor's offsets shrunk (as in the executor tests) so a whole cycle runs in seconds."""
-    settings.FUNDARB_EXECUTOR = {
-        **settings.FUNDARB_EXECUTOR,
-        "ARM_AHEAD": 60,
-        "PREFLIGHT_BEFORE_SYNC": 1.0,
-        "SYNC_BEFORE": 2.5,
-        "SYNC_MIN_GAP": 1.0,
-        "OPEN_CUTOFF": 0.3,
-        "UNKNOWN_ORDER_GRACE": 1.5,
-        "PNL_FIRST_LOOK": 1.5,
-        "RECONCILE_GRACE": 3,
-    }
 
 
 @pytest.fixture

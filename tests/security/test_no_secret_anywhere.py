@@ -31,7 +31,7 @@ from arbitrage.models import (
 from arbitrage.services.accounts import account_check, account_create
 from arbitrage.services.driver import instant_drive
 from arbitrage.services.planner import executions_plan
-from tests.arbitrage.test_executor_e2e import fast_timeline, subscribe  # noqa: F401 (fixture)
+from tests.arbitrage.test_executor_e2e import subscribe
 from tests.commands.conftest import run
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -77,7 +77,7 @@ def test_no_key_or_secret_leaks_anywhere(
     monkeypatch,
     caplog,
     capsys,
-    fast_timeline,  # noqa: F811
+    fast_timeline,
 ):
     """Across an executor cycle, failing checks and syncs, every page, admin view and command, and all DEBUG logs,
     none of the distinctive keys and secrets appears; nor in events, errors, notices, last_error or mail."""
