@@ -170,6 +170,10 @@ class Transport:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_MAXSIZE, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
+        # Environment proxies (HTTPS_PROXY, NO_PROXY...) resolved once for the venue's host instead of on every
+        # request: that lookup was a sixth of each order's CPU when a thousand legs leave at one instant.
+        self.session.trust_env = False
+        self.session.proxies = requests.utils.get_environ_proxies(self.base_url)
         self._sync_lock = threading.Lock()
         _protect_urllib3_log()
 

@@ -63,6 +63,26 @@ def test_session_pool_and_no_urllib3_retries(bybit) -> None:
     assert adapter.max_retries.read is False
 
 
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"HTTPS_PROXY": "http://egress:3128"}, {"https": "http://egress:3128"}),
+        ({"HTTPS_PROXY": "http://egress:3128", "NO_PROXY": "api.bybit.com"}, {}),
+        ({}, {}),
+    ],
+    ids=["proxied", "bypassed", "direct"],
+)
+def test_environment_proxies_are_resolved_once_for_the_venue(monkeypatch, environment, expected) -> None:
+    """HTTPS_PROXY and NO_PROXY still apply, resolved when the client is made rather than on every request."""
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    session = BybitClient(None, base_url="https://api.bybit.com").transport.session
+    assert session.trust_env is False
+    assert {k: v for k, v in session.proxies.items() if k == "https"} == expected
+
+
 def test_timeouts_are_connect_and_read(mocked) -> None:
     """Requests carry the configured (connect, read) timeout."""
     client = BybitClient(None, base_url=BYBIT_URL, timeout=(1.5, 7))
