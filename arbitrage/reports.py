@@ -20,16 +20,12 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import QuerySet
 
 from arbitrage.models import Execution, ExecutionEvent, Order
+from arbitrage.services import spreads
 from exchanges.base import FundingInfo, PositionMode, Venue, plain_decimal
 
 if TYPE_CHECKING:  # typing only: this module stays free of venue-calling imports
     from arbitrage.services.accounts import AccountCheck
     from arbitrage.services.leverage import LeverageSyncResult
-
-HOURS_PER_SPREAD = 8
-SPREADS_PER_YEAR = 3 * 365
-# Normalised rates are rounded here: an interval of 3 or 6 hours would otherwise give 28 significant digits.
-RATE_PLACES = Decimal("1e-12")
 
 
 # --- Scalars ------------------------------------------------------------------------------------------------------
@@ -176,12 +172,11 @@ class FundingRow:
 
     @property
     def annualized(self) -> Decimal:
-        return self.spread_8h * SPREADS_PER_YEAR
+        return spreads.annualised(self.spread_8h)
 
 
 def rate_per_8h(info: FundingInfo) -> Decimal:
-    """The rate as if it were paid every 8 hours, so venues with different intervals compare."""
-    return (info.rate * HOURS_PER_SPREAD / info.interval_hours).quantize(RATE_PLACES)
+    return spreads.rate_per_8h(rate=info.rate, interval_hours=info.interval_hours)
 
 
 def common_symbols(by_venue: Mapping[Venue, Mapping[str, FundingInfo]]) -> list[str]:

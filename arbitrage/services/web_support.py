@@ -11,9 +11,7 @@ from decimal import Decimal
 
 from arbitrage.models import Exchange, MarketSnapshot, Notice
 from arbitrage.selectors import snapshots_by_symbol
-
-HOURS_PER_PERIOD = 8
-PERIODS_PER_YEAR = 3 * 365
+from arbitrage.services import spreads
 
 
 def notice_dismiss(*, notice: Notice) -> None:
@@ -22,9 +20,7 @@ def notice_dismiss(*, notice: Notice) -> None:
 
 
 def rate_per_8h(snapshot: MarketSnapshot) -> Decimal:
-    """A funding rate normalised to an 8-hour period, so venues with different intervals compare."""
-    hours = snapshot.interval_hours or HOURS_PER_PERIOD
-    return snapshot.funding_rate / hours * HOURS_PER_PERIOD
+    return spreads.rate_per_8h(rate=snapshot.funding_rate, interval_hours=snapshot.interval_hours)
 
 
 @dataclass(frozen=True)
@@ -48,7 +44,7 @@ class ScannerRow:
 
     @property
     def annualised(self) -> Decimal:
-        return abs(self.spread_8h) * PERIODS_PER_YEAR
+        return abs(spreads.annualised(self.spread_8h))
 
     @property
     def primary_venue(self) -> str:
