@@ -3,8 +3,6 @@ ValidationError dicts are mapped back onto these fields by ``apply_service_error
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -19,13 +17,11 @@ from arbitrage.models import (
     Subscription,
 )
 from arbitrage.selectors import accounts_of_user, subscriptions_of_user
-from arbitrage.services.subscriptions import MAX_EDGE_BPS, MAX_QUANTITY
+from arbitrage.services.subscriptions import MAX_EDGE_BPS, MAX_QUANTITY, NUMBER_NOTATION
 
 # Generous outer bounds: they only stop absurd payloads; the services state the real limits.
 MAX_TEXT = 200
 MIN_LEVERAGE, MAX_LEVERAGE = 1, 200  # the service's and the database's range, named in the form's message
-# The syntax the operator commands accept (arbitrage/management/commands/_common.py): digits, point, exponent.
-_ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 
 
 def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -140,11 +136,9 @@ class SubscriptionForm(forms.Form):
             self.fields[name].queryset = accounts_of_user(user=user)
 
     def _number(self, name: str, limits: str) -> str:
-        # Plain ASCII decimal notation only. Python's Decimal also reads NaN and sNaN (which make the service's
-        # range comparison raise), "1_000" (so a stray "1_0" would mean 10x) and other scripts' digits: the
-        # commands refuse all of these, and so does the form, before the service or any venue sees them.
+        # The service's notation (plain ASCII decimals), checked here too so the message names the field's limits.
         value = self.cleaned_data[name]
-        if not _ASCII_NUMBER.fullmatch(value.strip()):
+        if not NUMBER_NOTATION.fullmatch(value.strip()):
             raise ValidationError(f"Enter a {limits}.")
         return value
 

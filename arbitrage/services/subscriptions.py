@@ -7,6 +7,7 @@ on both account rows, so two concurrent creations cannot both pass.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -30,6 +31,9 @@ from arbitrage.services.market import LimitsUnavailable, symbol_limits
 from exchanges.base import round_down
 from exchanges.symbols import InvalidSymbol, canonical
 
+# Plain ASCII decimal notation: Python's Decimal also reads "1_0" (so a stray underscore would mean 10x), other
+# scripts' digits, NaN and infinity, none of which a trader means. Forms and commands accept exactly this too.
+NUMBER_NOTATION = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 MAX_SYMBOL_LENGTH = 30
 MAX_QUANTITY = Decimal("1e9")
 MAX_EDGE_BPS = Decimal("10000")
@@ -52,6 +56,8 @@ class SubscriptionInput:
 def _whole(name: str, value, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
         raise ValidationError({name: f"Enter a whole number from {low} to {high}."})
+    if isinstance(value, str) and not NUMBER_NOTATION.fullmatch(value.strip()):
+        raise ValidationError({name: f"Enter a whole number from {low} to {high}."})
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
@@ -62,6 +68,8 @@ def _whole(name: str, value, low: int, high: int) -> int:
 
 
 def _decimal(name: str, value, *, low: Decimal, high: Decimal, low_inclusive: bool) -> Decimal:
+    if not isinstance(value, Decimal) and not NUMBER_NOTATION.fullmatch(str(value).strip()):
+        raise ValidationError({name: "Enter a number."})
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):

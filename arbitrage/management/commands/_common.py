@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from arbitrage.models import ExchangeAccount, Subscription
 from arbitrage.selectors import account_for_user, subscription_for_user
+from arbitrage.services.subscriptions import NUMBER_NOTATION
 from exchanges.errors import ExchangeError
 
 MAX_SHOWN = 60
@@ -26,7 +27,6 @@ MAX_NUMBER_TEXT = 40
 _ID = re.compile(r"[0-9]{1,18}")
 # ASCII digits only: str.isdigit() and int() also accept other scripts' digits, which no operator means.
 _WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 
 
 def shown(text: str) -> str:
@@ -81,7 +81,7 @@ def parse_whole(flag: str, text: str) -> int:
 def parse_decimal(flag: str, text: str) -> str:
     """A finite decimal number (``0.5``, ``-3``, ``1e-3``), returned as text for ``Decimal``; no NaN, no infinity."""
     stripped = text.strip()
-    if len(stripped) > MAX_NUMBER_TEXT or not _DECIMAL.fullmatch(stripped):
+    if len(stripped) > MAX_NUMBER_TEXT or not NUMBER_NOTATION.fullmatch(stripped):
         raise CommandError(f"{flag}: {shown(text)} is not a number")
     return stripped
 
