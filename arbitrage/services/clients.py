@@ -15,7 +15,7 @@ from django.conf import settings
 from arbitrage.models import ExchangeAccount
 from arbitrage.services import clock
 from exchanges.base import Credentials, Environment, ExchangeClient, Venue
-from exchanges.factory import make_client, make_public_client
+from exchanges.factory import make_client
 
 _lock = threading.Lock()
 _account_clients: dict[int, tuple[datetime, ExchangeClient]] = {}
@@ -66,4 +66,4 @@ def forget_clients() -> None:
         _public_clients.clear()
 
 
-__all__ = ["client_for_account", "forget_clients", "make_public_client", "public_client"]
+__all__ = ["client_for_account", "forget_clients", "public_client"]

@@ -541,7 +541,7 @@ def _order_record(plan: Plan, order: Order, result: LegResult, *, step: str) -> 
         fields["status"] = OrderState.SENT
         fields["error"] = result.error
     if result.order is not None:
-        fields.update(_fill_fields(result.order))
+        fields.update(order_fill_fields(result.order))
     Order.objects.filter(pk=order.pk).update(**fields)
     for name, value in fields.items():
         setattr(order, name, value)
@@ -563,7 +563,7 @@ def _order_record(plan: Plan, order: Order, result: LegResult, *, step: str) -> 
     return order
 
 
-def _fill_fields(remote) -> dict:
+def order_fill_fields(remote) -> dict:
     status = {
         "filled": OrderState.FILLED,
         "partially_filled": OrderState.PARTIALLY_FILLED,
@@ -590,7 +590,7 @@ def _fills_read(plan: Plan, orders: list[Order]) -> None:
     )
     for order, outcome in zip(pending, outcomes, strict=True):
         if outcome.ok and outcome.value is not None:
-            fields = _fill_fields(outcome.value)
+            fields = order_fill_fields(outcome.value)
             Order.objects.filter(pk=order.pk).update(**fields)
             for name, value in fields.items():
                 setattr(order, name, value)
@@ -623,7 +623,7 @@ def execution_open_settle(plan: Plan, results: list[tuple[Order, LegResult]]) ->
         for order in orders:
             excess = order.filled_quantity - smaller
             if excess > 0:
-                _flatten(plan, legs=[(order, excess)], action=OrderAction.UNWIND)
+                positions_flatten(plan, legs=[(order, excess)], action=OrderAction.UNWIND)
         Execution.objects.filter(pk=plan.pk).update(quantity=smaller)
         plan.quantity = smaller
         plan.record(step="legs_balanced", outcome="ok", detail=f"partial fill: both legs now hold {smaller}")
@@ -632,7 +632,7 @@ def execution_open_settle(plan: Plan, results: list[tuple[Order, LegResult]]) ->
     message = f"One leg failed, so the other was closed at once (unwound). {reasons}".strip()
     if not execution_transition(plan.pk, source=S.OPENING, target=S.UNWINDING, deadline=_deadline(clock.now())):
         return
-    if _flatten(plan, legs=[(o, o.filled_quantity) for o in orders], action=OrderAction.UNWIND):
+    if positions_flatten(plan, legs=[(o, o.filled_quantity) for o in orders], action=OrderAction.UNWIND):
         execution_transition(plan.pk, source=S.UNWINDING, target=S.UNWOUND, error=message, closed_at=clock.now())
         subscription_fail(plan.subscription, message, execution=plan.execution)
     else:
@@ -655,7 +655,7 @@ def _left_open(plan: Plan, *, source: S) -> None:
 # --- Close and unwind --------------------------------------------------------------------------------------------
 
 
-def _flatten(plan: Plan, *, legs: list[tuple[Order, Decimal]], action: str) -> bool:
+def positions_flatten(plan: Plan, *, legs: list[tuple[Order, Decimal]], action: str) -> bool:
     """Close the given quantities of the positions the given orders opened: reduce-only, in parallel, then confirm
     flat from the positions themselves.
 
@@ -680,7 +680,7 @@ def _flatten(plan: Plan, *, legs: list[tuple[Order, Decimal]], action: str) -> b
             for (order, _), outcome in zip(batch, outcomes, strict=True)
         ]
         _fills_read(plan, sent)
-        reads = run_parallel(*[(lambda o=opened: _open_size(plan, o)) for _, opened in batch])
+        reads = run_parallel(*[(lambda o=opened: open_position_size(plan, o)) for _, opened in batch])
         still = {}
         for (order, opened), read in zip(batch, reads, strict=True):
             if read.error:
@@ -694,7 +694,7 @@ def _flatten(plan: Plan, *, legs: list[tuple[Order, Decimal]], action: str) -> b
     return not remaining
 
 
-def _open_size(plan: Plan, opened: Order) -> Decimal:
+def open_position_size(plan: Plan, opened: Order) -> Decimal:
     side = PositionSide.opened_by(Side(opened.side))
     return position_size(plan.client_of(opened), symbol=opened.symbol, side=side)
 
@@ -724,7 +724,7 @@ def execution_close(plan: Plan) -> None:
     opens = list(Order.objects.filter(execution_id=plan.pk, action=OrderAction.OPEN, attempt=1).order_by("role"))
     if plan.side is None:
         plan.side = Side(plan.execution.primary_side or opens[0].side)
-    if _flatten(plan, legs=[(o, quantity) for o in opens], action=OrderAction.CLOSE):
+    if positions_flatten(plan, legs=[(o, quantity) for o in opens], action=OrderAction.CLOSE):
         execution_transition(plan.pk, source=S.CLOSING, target=S.COMPLETED, closed_at=clock.now())
         subscription_after_instant(plan.subscription, outcome=S.COMPLETED)
     else:
@@ -749,6 +749,11 @@ __all__ = [
     "execution_sync",
     "execution_transition",
     "executions_claim_open",
+    "open_position_size",
     "open_requests",
+    "order_fill_fields",
     "plan_for",
+    "positions_flatten",
+    "subscription_after_instant",
+    "subscription_fail",
 ]

@@ -21,11 +21,11 @@ from arbitrage.services import clock
 from arbitrage.services.events import event_record
 from arbitrage.services.execution import (
     Plan,
-    _fill_fields,
-    _flatten,
-    _open_size,
     execution_transition,
+    open_position_size,
+    order_fill_fields,
     plan_for,
+    positions_flatten,
     subscription_after_instant,
     subscription_fail,
 )
@@ -90,7 +90,7 @@ def execution_reconcile(execution: Execution) -> str | bool:
     _orders_resolve(plan)
     opens = list(Order.objects.filter(execution_id=plan.pk, action=OrderAction.OPEN, attempt=1).order_by("role"))
     held = [o for o in opens if o.filled_quantity > 0]
-    reads = run_parallel(*[(lambda o=o: _open_size(plan, o)) for o in held])
+    reads = run_parallel(*[(lambda o=o: open_position_size(plan, o)) for o in held])
     if any(r.error for r in reads):
         plan.record(step="reconcile", outcome="failed", detail="positions unreadable; retrying on the next sweep")
         return True
@@ -107,7 +107,7 @@ def execution_reconcile(execution: Execution) -> str | bool:
         return RESUMED_OPEN
     action = OrderAction.CLOSE if both_held else OrderAction.UNWIND
     plan.side = None
-    if not _flatten(plan, legs=list(open_now.values()), action=action):
+    if not positions_flatten(plan, legs=list(open_now.values()), action=action):
         message = "Positions could not be closed yet; retrying on the next sweep. Check the venue."
         subscription_fail(plan.subscription, message, execution=plan.execution)
         return True
@@ -145,7 +145,7 @@ def _orders_resolve(plan: Plan) -> None:
             Order.objects.filter(pk=order.pk).update(status=OrderState.NOT_PLACED, error="the venue has no such order")
             order.filled_quantity = Decimal(0)
         else:
-            Order.objects.filter(pk=order.pk).update(**_fill_fields(outcome.value))
+            Order.objects.filter(pk=order.pk).update(**order_fill_fields(outcome.value))
         event_record(
             execution_id=plan.pk,
             step="order_lookup",
