@@ -722,8 +722,6 @@ def execution_close(plan: Plan) -> None:
         return
     quantity = Execution.objects.values_list("quantity", flat=True).get(pk=plan.pk)
     opens = list(Order.objects.filter(execution_id=plan.pk, action=OrderAction.OPEN, attempt=1).order_by("role"))
-    if plan.side is None:
-        plan.side = Side(plan.execution.primary_side or opens[0].side)
     if positions_flatten(plan, legs=[(o, quantity) for o in opens], action=OrderAction.CLOSE):
         execution_transition(plan.pk, source=S.CLOSING, target=S.COMPLETED, closed_at=clock.now())
         subscription_after_instant(plan.subscription, outcome=S.COMPLETED)

@@ -106,7 +106,6 @@ def execution_reconcile(execution: Execution) -> str | bool:
         plan.record(step="reconcile", outcome="ok", detail="both legs open and hedged: closing at the planned time")
         return RESUMED_OPEN
     action = OrderAction.CLOSE if both_held else OrderAction.UNWIND
-    plan.side = None
     if not positions_flatten(plan, legs=list(open_now.values()), action=action):
         message = "Positions could not be closed yet; retrying on the next sweep. Check the venue."
         subscription_fail(plan.subscription, message, execution=plan.execution)
