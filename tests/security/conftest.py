@@ -37,3 +37,12 @@ def root(django_user_model):
 def root_client(client, root):
     client.force_login(root)
     return client
+
+
+@pytest.fixture
+def secret_page():
+    """A loopback HTTP service on an ephemeral port whose every page is a secret (see secret_server.py)."""
+    from tests.security.secret_server import secret_server
+
+    with secret_server() as server:
+        yield server
