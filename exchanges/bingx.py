@@ -66,6 +66,7 @@ from .transport import (
     from_millis,
     optional_whole,
     query_text,
+    shown,
     to_bool,
     to_decimal,
     wait_from_header,
@@ -557,7 +558,7 @@ class BingXClient(ClientCore):
         status = _ORDER_STATUS.get(str(row.get("status")).upper())
         side = _SIDES.get(str(row.get("side")).upper())
         if status is None or side is None:
-            raise reader.fail(f"unknown status {row.get('status')!r} or side {row.get('side')!r}")
+            raise reader.fail(f"unknown status {shown(row.get('status'))} or side {shown(row.get('side'))}")
         filled = reader.decimal(row, "executedQty")
         average = reader.optional_decimal(row, "avgPrice")
         commission = reader.optional_decimal(row, "commission")
@@ -648,7 +649,7 @@ def _position_side(row: Mapping[str, Any], amount: Decimal, reader: Reader) -> P
         return PositionSide.SHORT
     if side == "BOTH":
         return PositionSide.LONG if amount > 0 else PositionSide.SHORT
-    raise reader.fail(f"unknown positionSide {side!r}")
+    raise reader.fail(f"unknown positionSide {shown(side)}")
 
 
 def _with_prefix(exc: ExchangeError, prefix: str) -> ExchangeError:

@@ -65,6 +65,7 @@ from .transport import (
     from_millis,
     optional_whole,
     query_text,
+    shown,
     to_bool,
     to_decimal,
     wait_from_header,
@@ -483,7 +484,7 @@ class BybitClient(ClientCore):
         data = reader.mapping(self._get(operation, PATH_API_KEY_INFO, {}).data, "result")
         read_only = to_bool(data.get("readOnly"))
         if read_only is None:
-            raise self._error(MalformedResponse, operation, f"readOnly is not 0/1: {data.get('readOnly')!r}")
+            raise self._error(MalformedResponse, operation, f"readOnly is not 0/1: {shown(data.get('readOnly'))}")
         permissions = reader.mapping(data.get("permissions") or {}, "permissions")
         granted = {name: [str(p) for p in reader.rows(rights, name)] for name, rights in permissions.items()}
         contract = set(granted.get("ContractTrade", []))
@@ -580,13 +581,13 @@ class BybitClient(ClientCore):
         index = reader.whole(row, "positionIdx")
         if index in (1, 2):
             return PositionSide.LONG if index == 1 else PositionSide.SHORT
-        raise reader.fail(f"a non-zero position without a side: {side!r}")
+        raise reader.fail(f"a non-zero position without a side: {shown(side)}")
 
     def _parse_order(self, row: Mapping[str, Any], symbol: str, reader: Reader) -> Order:
         status = _ORDER_STATUS.get(str(row.get("orderStatus")))
         side = _SIDES.get(str(row.get("side")))
         if status is None or side is None:
-            raise reader.fail(f"unknown orderStatus {row.get('orderStatus')!r} or side {row.get('side')!r}")
+            raise reader.fail(f"unknown orderStatus {shown(row.get('orderStatus'))} or side {shown(row.get('side'))}")
         filled = reader.decimal(row, "cumExecQty")
         average = reader.optional_decimal(row, "avgPrice")
         created = reader.optional_decimal(row, "createdTime")

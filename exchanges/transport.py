@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -48,6 +49,11 @@ MAX_WAIT_SECONDS = 2.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SENSITIVE_NAMES = frozenset({"signature", "sign", "apikey", "api_key", "secret", "x-bapi-sign", "x-bx-apikey"})
 _SIGNATURE_IN_TEXT = re.compile(r"(signature=)[0-9A-Za-z%]+", re.IGNORECASE)
+# An answer that is not the venue's envelope is not shown to anybody: it may be another service's page. The log gets
+# a short, scrubbed excerpt; messages get at most this much of a venue's own error text or of an unreadable field.
+EXCERPT_CHARS = 120
+VENUE_MESSAGE_CHARS = 200
+SHOWN_VALUE_CHARS = 40
 
 
 class Intent(enum.Enum):
@@ -155,6 +161,7 @@ class Transport:
         recv_window_ms: int,
         logger: logging.Logger | None = None,
     ) -> None:
+        _check_base_url(base_url)
         self.dialect = dialect
         self.credentials = credentials
         self.base_url = base_url.rstrip("/")
@@ -274,24 +281,25 @@ class Transport:
         envelope = self.dialect.unwrap(document) if isinstance(document, dict) else None
         code = envelope[0] if envelope else None
         self._log(call, status=response.status_code, code=code, started=started)
-        return self._interpret(call, response, document, envelope, prepared)
+        return self._interpret(call, response, text, document, envelope, prepared)
 
     def _interpret(
         self,
         call: Call,
         response: requests.Response,
+        text: str,
         document: Any,
         envelope: tuple[str, str, Any] | None,
         prepared: Prepared,
     ) -> Reply:
         status = response.status_code
         if status in (401, 403, 418, 429) or status >= 500 or (status >= 400 and envelope is None):
-            raise self._http_error(call, response, envelope)
+            raise self._http_error(call, response, text, envelope, prepared)
         if envelope is None:
-            snippet = _snippet(response.content.decode("utf-8", errors="replace"))
+            self._log_excerpt(call, status, text, prepared)
             error = UnknownOutcome if call.intent is Intent.ORDER else MalformedResponse
             raise error(
-                f"the answer (HTTP {status}) is not the venue's JSON envelope: {snippet}",
+                f"the answer (HTTP {status}) is not the venue's JSON envelope",
                 venue=self.label,
                 operation=call.operation,
                 http_status=status,
@@ -299,7 +307,7 @@ class Transport:
         code, message, payload = envelope
         if code == "0" or code in call.ok_codes:
             return Reply(code=code, message=message, data=payload, document=document)
-        raise self._rejection(call, code, self._scrub(message, prepared), response)
+        raise self._rejection(call, code, self._scrub(message, prepared)[:VENUE_MESSAGE_CHARS], response)
 
     def _rejection(self, call: Call, code: str, message: str, response: requests.Response) -> ExchangeError:
         rejection = self.dialect.classify(code, message, call)
@@ -320,10 +328,14 @@ class Transport:
         return error(reason, **kwargs)
 
     def _http_error(
-        self, call: Call, response: requests.Response, envelope: tuple[str, str, Any] | None
+        self,
+        call: Call,
+        response: requests.Response,
+        body: str,
+        envelope: tuple[str, str, Any] | None,
+        prepared: Prepared,
     ) -> ExchangeError:
         status = response.status_code
-        body = response.content.decode("utf-8", errors="replace")
         kwargs: dict[str, Any] = {"venue": self.label, "operation": call.operation, "http_status": status}
         if envelope is not None:
             kwargs["code"] = envelope[0]
@@ -346,10 +358,10 @@ class Transport:
                 "another location",
                 **kwargs,
             )
+        if envelope is None:
+            self._log_excerpt(call, status, body, prepared)
         return InvalidRequest(
-            f"the venue answered HTTP {status}: {_snippet(body)}",
-            hint="Check the base URL configured for this account",
-            **kwargs,
+            f"the venue answered HTTP {status}", hint="Check the base URL configured for this account", **kwargs
         )
 
     def _transport_error(self, call: Call, exc: requests.RequestException) -> ExchangeError:
@@ -372,6 +384,14 @@ class Transport:
         if wait is None:
             return None
         return min(max(wait, 0.0), self.retry.max_delay)
+
+    def _log_excerpt(self, call: Call, status: int, text: str, prepared: Prepared) -> None:
+        """What the unreadable answer began with, for the operator only: scrubbed and bounded."""
+        flat = " ".join(self._scrub(text, prepared).split())
+        excerpt = flat[:EXCERPT_CHARS] + ("…" if len(flat) > EXCERPT_CHARS else "")
+        self.logger.warning(
+            "%s %s: HTTP %s answer is not the venue's envelope: %r", self.label, call.operation, status, excerpt
+        )
 
     def _scrub(self, text: str, prepared: Prepared) -> str:
         """Remove anything secret a venue might echo back in an error message."""
@@ -432,7 +452,7 @@ class Reader:
     def text(self, obj: Any, key: str) -> str:
         value = self.get(obj, key)
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.fail(f"the field {key!r} is not a string: {value!r}")
+            raise self.fail(f"the field {key!r} is not a string: {shown(value)}")
         return str(value)
 
     def decimal(self, obj: Any, key: str) -> Decimal:
@@ -447,14 +467,14 @@ class Reader:
             return None
         parsed = to_decimal(value)
         if parsed is None:
-            raise self.fail(f"the field {key!r} is not a number: {value!r}")
+            raise self.fail(f"the field {key!r} is not a number: {shown(value)}")
         return parsed
 
     def whole(self, obj: Any, key: str) -> int:
         """An integer field that must hold a whole number ("10", 10, "10.00")."""
         value = self.decimal(obj, key)
         if value != value.to_integral_value():
-            raise self.fail(f"the field {key!r} is not a whole number: {value}")
+            raise self.fail(f"the field {key!r} is not a whole number: {shown(value)}")
         return int(value)
 
     def floor(self, obj: Any, key: str) -> int:
@@ -463,13 +483,13 @@ class Reader:
     def boolean(self, obj: Any, key: str) -> bool:
         parsed = to_bool(self.get(obj, key))
         if parsed is None:
-            raise self.fail(f"the field {key!r} is not true/false: {self.get(obj, key)!r}")
+            raise self.fail(f"the field {key!r} is not true/false: {shown(self.get(obj, key))}")
         return parsed
 
     def millis(self, obj: Any, key: str) -> datetime:
         value = self.decimal(obj, key)
         if value <= 0:
-            raise self.fail(f"the field {key!r} is not a timestamp: {value}")
+            raise self.fail(f"the field {key!r} is not a timestamp: {shown(value)}")
         return from_millis(int(value))
 
 
@@ -547,9 +567,17 @@ def _loads(text: str) -> Any:
         return None
 
 
-def _snippet(text: str) -> str:
-    flat = " ".join(_SIGNATURE_IN_TEXT.sub(r"\1***", text).split())
-    return repr(flat[:120] + ("…" if len(flat) > 120 else ""))
+def shown(value: Any) -> str:
+    """A value from a venue's answer, quoted (numbers as written) and bounded, for an error message."""
+    text = str(value) if isinstance(value, Decimal) else repr(value)
+    return text if len(text) <= SHOWN_VALUE_CHARS else text[:SHOWN_VALUE_CHARS] + "…"
+
+
+def _check_base_url(base_url: str) -> None:
+    """The client appends fixed paths to the base URL: a query or fragment in it would turn them into data, and
+    user info would make the host ambiguous. Callers validate URLs; this is the library's own last line."""
+    if "?" in base_url or "#" in base_url or "@" in urlsplit(base_url).netloc:
+        raise ValueError("a venue base URL may not contain a query (?), a fragment (#) or user info (@)")
 
 
 def _never_sent(exc: requests.RequestException) -> bool:

@@ -17,7 +17,9 @@ from exchanges.bingx import BingXClient
 from exchanges.bybit import BybitClient
 from exchanges.errors import (
     ClockSkewError,
+    ExchangeError,
     ExchangeUnavailable,
+    InvalidRequest,
     MalformedResponse,
     RateLimited,
     UnknownOutcome,
@@ -383,3 +385,53 @@ def test_error_log_is_warning(mocked, bingx, caplog) -> None:
         bingx.balance()
     (record,) = [r for r in caplog.records if r.name == "exchanges.bingx"]
     assert record.levelno == logging.WARNING and "code=100413" in record.getMessage()
+
+
+# --- Answers that are not the venue's: never in a message, only a scrubbed excerpt in the log -------------------
+
+FOREIGN_PAGE = f"<html>internal dashboard s3cr3t-page {API_KEY} {API_SECRET} signature=abc123 " + "x" * 500
+
+
+@pytest.mark.parametrize(("status", "error"), [(200, MalformedResponse), (404, InvalidRequest), (400, InvalidRequest)])
+def test_a_foreign_answer_is_not_echoed_in_the_error_but_logged_short_and_scrubbed(
+    mocked, bybit, caplog, status, error
+) -> None:
+    """The message names the HTTP status only; the log keeps at most 120 characters, credentials and signature
+    replaced."""
+    caplog.set_level(logging.WARNING, logger="exchanges.bybit")
+    mocked.get(f"{BYBIT_URL}/v5/account/wallet-balance", body=FOREIGN_PAGE, status=status)
+    with pytest.raises(error) as caught:
+        bybit.balance()
+    assert "s3cr3t-page" not in str(caught.value) and "internal dashboard" not in str(caught.value)
+    assert f"HTTP {status}" in str(caught.value)
+    excerpts = [r.getMessage() for r in caplog.records if "not the venue's envelope" in r.getMessage()]
+    assert excerpts and "s3cr3t-page" in excerpts[0]
+    for line in excerpts:
+        assert API_KEY not in line and API_SECRET not in line and "abc123" not in line
+        assert "x" * 121 not in line
+
+
+def test_a_venue_envelope_error_keeps_the_venues_own_code_and_message(mocked, bybit) -> None:
+    """A real envelope's error is the venue's own words: shown, with its code."""
+    mocked.get(f"{BYBIT_URL}/v5/account/wallet-balance", json=bybit_err(10001, "accountType only support UNIFIED"))
+    with pytest.raises(ExchangeError) as caught:
+        bybit.balance()
+    assert "accountType only support UNIFIED" in str(caught.value) and caught.value.code == "10001"
+
+
+def test_an_unreadable_field_is_quoted_short(mocked, bybit) -> None:
+    """A field that fails to parse is echoed at most 40 characters long."""
+    mocked.get(BYBIT_TIME, json=bybit_ok({"timeNano": "y" * 500}))
+    with pytest.raises(MalformedResponse) as caught:
+        bybit.server_time()
+    assert "y" * 41 not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://127.0.0.1:9/secret.txt?", "http://127.0.0.1:9/x?a=1", "https://bybit.test/#", "https://u:p@bybit.test"],
+)
+def test_a_base_url_with_a_query_fragment_or_user_info_is_refused(base_url) -> None:
+    """The fixed paths are appended to the base URL: a '?', '#' or user info would change where they go."""
+    with pytest.raises(ValueError, match="query"):
+        BybitClient(Credentials(API_KEY, API_SECRET), base_url=base_url)
