@@ -73,8 +73,9 @@ def other_user(django_user_model):
 
 
 @pytest.fixture
-def venue_sim():
-    """A fresh in-process simulator with frozen marks and rates (exact amounts), on an ephemeral port.
+def venue_sim(settings):
+    """A fresh in-process simulator with frozen marks and rates (exact amounts), on an ephemeral port, as this
+    installation's SIMULATOR_URL.
 
     Venue clients and limits cached during the test belong to it, and are dropped with it.
     """
@@ -84,6 +85,7 @@ def venue_sim():
     from exchanges.simulator import Simulator
 
     with Simulator(seed=11, random_walk=False) as simulator:
+        settings.SIMULATOR_URL = simulator.base_url
         yield simulator
     forget_clients()
     cache.clear()

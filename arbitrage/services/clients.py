@@ -3,6 +3,9 @@
 A client is reused from preflight to close so its pooled connection is already open at the trigger: the critical
 path is then one round trip, not a TCP (and TLS) handshake plus one. Changing an account's credentials or URL
 changes ``updated_at`` and so makes a new client.
+
+The simulator's URL is this installation's setting (``SIMULATOR_URL``), passed explicitly: ``exchanges.factory``
+falls back to the process environment only when used on its own.
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ def _clock_time() -> float:
     return clock.clock.time()
 
 
+def _target(environment: str, base_url: str = "") -> str | None:
+    if base_url:
+        return base_url
+    return settings.SIMULATOR_URL if environment == Environment.SIMULATOR else None
+
+
 def client_for_account(account: ExchangeAccount) -> ExchangeClient:
     with _lock:
         cached = _account_clients.get(account.pk)
@@ -36,7 +45,7 @@ def client_for_account(account: ExchangeAccount) -> ExchangeClient:
             account.venue,
             Credentials(api_key=account.api_key, api_secret=account.api_secret),
             environment=Environment(account.environment),
-            base_url=account.base_url or None,
+            base_url=_target(account.environment, account.base_url),
             clock=_clock_time,
         )
         if cached is not None:
@@ -50,7 +59,8 @@ def public_client(venue: Venue) -> ExchangeClient:
     with _lock:
         client = _public_clients.get(venue)
         if client is None:
-            client = make_client(venue, None, environment=settings.MARKET_DATA_ENVIRONMENT, clock=_clock_time)
+            environment = settings.MARKET_DATA_ENVIRONMENT
+            client = make_client(venue, None, environment=environment, base_url=_target(environment), clock=_clock_time)
             _public_clients[venue] = client
         return client
 

@@ -41,12 +41,11 @@ def one_line(message: str) -> bool:
 
 
 @pytest.fixture
-def market_on_sim(venue_sim, settings, monkeypatch):
+def market_on_sim(venue_sim, settings):
     """Public market data (funding_rates) read from the test's simulator."""
     from arbitrage.services.clients import forget_clients
 
     settings.MARKET_DATA_ENVIRONMENT = "simulator"
-    monkeypatch.setenv("SIMULATOR_URL", venue_sim.base_url)
     forget_clients()
     yield venue_sim
     forget_clients()

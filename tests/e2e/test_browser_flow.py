@@ -42,13 +42,12 @@ WAIT_SECONDS = 60
 
 
 @pytest.fixture
-def market(settings, monkeypatch, venue_sim):
+def market(settings, venue_sim):
     """Market data (the dashboard's rates and countdowns) from the simulator, as the periodic refresh writes it."""
     from arbitrage.services.clients import forget_clients
     from arbitrage.services.snapshot import market_snapshot_refresh
 
     settings.MARKET_DATA_ENVIRONMENT = "simulator"
-    monkeypatch.setenv("SIMULATOR_URL", venue_sim.base_url)
     forget_clients()
     venue_sim.set_funding_rate(SYMBOL, "bybit", HOT_RATE)
     for venue, (key, secret) in KEYS.items():

@@ -177,7 +177,6 @@ def test_no_key_or_secret_leaks_anywhere(
 
     # --- Every command. -------------------------------------------------------------------------------------------
     settings.MARKET_DATA_ENVIRONMENT = "simulator"
-    monkeypatch.setenv("SIMULATOR_URL", venue_sim.base_url)
     for ref in (account, wrong, withdrawing):
         outputs.append(run_command(monkeypatch, "check_account", str(ref.pk)))
     outputs += [

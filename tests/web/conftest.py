@@ -30,13 +30,12 @@ def alice_client(client, user):
 
 
 @pytest.fixture
-def market(settings, monkeypatch, venue_sim):
+def market(settings, venue_sim):
     """MarketSnapshot rows read from the simulator, as the periodic task would write them."""
     from arbitrage.services.clients import forget_clients
     from arbitrage.services.snapshot import market_snapshot_refresh
 
     settings.MARKET_DATA_ENVIRONMENT = "simulator"
-    monkeypatch.setenv("SIMULATOR_URL", venue_sim.base_url)
     forget_clients()
     assert market_snapshot_refresh() > 0
     return venue_sim
