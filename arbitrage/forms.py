@@ -45,7 +45,8 @@ class AccountCreateForm(forms.Form):
     base_url = forms.CharField(
         max_length=MAX_TEXT,
         required=False,
-        help_text="Optional: another of the venue's own https hosts, or this machine for the simulator.",
+        help_text="Optional: another of the venue's own API hosts (https:// and the host only), or a proxy the "
+        "operator allows. Leave it empty for the built-in simulator.",
     )
     api_key = forms.CharField(max_length=MAX_TEXT, widget=_secret_input(), label="API key", strip=False)
     api_secret = forms.CharField(max_length=MAX_TEXT, widget=_secret_input(), label="API secret", strip=False)

@@ -58,9 +58,12 @@ def write_json(path: str, data: dict) -> None:
 
 
 class SimProcess:
-    """A simulator subprocess with the given latency; ``control`` drives it over its HTTP control API."""
+    """A simulator subprocess with the given latency, as this process's SIMULATOR_URL; ``control`` drives it over
+    its HTTP control API."""
 
     def __init__(self, latency_ms: int = LATENCY_MS) -> None:
+        from django.conf import settings
+
         from exchanges.simulator import SimulatorControl
 
         self.process = subprocess.Popen(
@@ -73,6 +76,7 @@ class SimProcess:
         self.base_url = self.process.stdout.readline().strip()
         if not self.base_url.startswith("http"):
             raise RuntimeError("the simulator did not start")
+        settings.SIMULATOR_URL = self.base_url
         self.control = SimulatorControl(self.base_url, timeout=30)
 
     def instant(self, venue: str, at_ms: int, *symbols: str) -> None:
@@ -128,8 +132,8 @@ class QueryCounter:
 # --- Fast set-up ---------------------------------------------------------------------------------------------------
 
 
-def make_users_and_accounts(control, base_url: str, count: int, *, prefix: str = "u", balance: str = "100000"):
-    """``count`` users, each with one Bybit and one BingX account (one-way mode) on the simulator."""
+def make_users_and_accounts(control, count: int, *, prefix: str = "u", balance: str = "100000"):
+    """``count`` users, each with one Bybit and one BingX account (one-way mode) on the simulator at SIMULATOR_URL."""
     from django.contrib.auth import get_user_model
 
     from arbitrage.models import ExchangeAccount
@@ -144,9 +148,7 @@ def make_users_and_accounts(control, base_url: str, count: int, *, prefix: str =
         for venue in ("bybit", "bingx"):
             key, secret = f"{user.username}-{venue}-key", f"{user.username}-{venue}-secret"
             control.add_account(venue, key, secret, hedge=False, balance=Decimal(balance))
-            account = ExchangeAccount(
-                owner=user, exchange=venue, label=f"{venue} main", environment="simulator", base_url=base_url
-            )
+            account = ExchangeAccount(owner=user, exchange=venue, label=f"{venue} main", environment="simulator")
             account.set_credentials(api_key=key, api_secret=secret)
             accounts.append(account)
     ExchangeAccount.objects.bulk_create(accounts, batch_size=500)

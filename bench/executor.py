@@ -130,7 +130,7 @@ def main() -> None:
     started = time.monotonic()
     with SimProcess(LATENCY_MS) as sim:
         sim.control.set_funding_rate(SYMBOL, "bybit", "0.0003")
-        (triple,) = make_users_and_accounts(sim.control, sim.base_url, 1, prefix="exec")
+        (triple,) = make_users_and_accounts(sim.control, 1, prefix="exec")
         (subscription,) = make_subscriptions([triple], (SYMBOL,), lead=LEAD)
 
         series_a = [cycle(sim, subscription, skew_ms=0) for _ in range(runs_a)]

@@ -82,7 +82,7 @@ def main() -> None:
     with SimProcess(LATENCY_MS) as sim:
         for symbol in SYMBOLS:
             sim.control.set_funding_rate(symbol, "bybit", "0.0003")
-        triples = make_users_and_accounts(sim.control, sim.base_url, max(1, n // 2), prefix="fan")
+        triples = make_users_and_accounts(sim.control, max(1, n // 2), prefix="fan")
         subscriptions = make_subscriptions(triples, SYMBOLS, lead=LEAD)[:n]
         setup_seconds = time.monotonic() - started
 

@@ -1,4 +1,5 @@
-"""Benchmark settings: the production settings (DEBUG off) on a throw-away database, plain HTTP on loopback.
+"""Benchmark settings: the production settings (DEBUG off) on a throw-away database, plain HTTP on loopback, in
+demo mode (every account is on the simulator, which only demo mode allows; ``SimProcess`` sets its URL).
 
 ``BENCH_DATABASE_URL`` (e.g. a PostgreSQL URL) wins; otherwise ``BENCH_SQLITE`` names the temporary SQLite file the
 orchestrator created. The developer's ``.env`` and ``DATABASE_URL`` are never read.
@@ -15,6 +16,7 @@ os.environ["SESSION_COOKIE_SECURE"] = "false"
 os.environ["CSRF_COOKIE_SECURE"] = "false"
 os.environ["SECURE_HSTS_SECONDS"] = "0"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ["DEMO_SIMULATOR"] = "true"
 _sqlite = os.environ.get("BENCH_SQLITE", "/tmp/fundarb-bench.sqlite3")
 _url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{_sqlite}"
 os.environ["DATABASE_URL"] = _url

@@ -227,11 +227,13 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fundarb@localhost")
 # --- Venues and the executor's timeline -------------------------------------------------------------------------
 # Where public market data (funding rates, symbol rules) comes from: mainnet, or the simulator for the demo.
 MARKET_DATA_ENVIRONMENT = env.str("MARKET_DATA_ENVIRONMENT", default="mainnet")
-# Hosts (besides each venue's official API hosts, and loopback for the simulator) that an account's own base URL
-# may name: e.g. an egress proxy. Nothing else is reachable, so users cannot aim requests at internal services.
+# Hosts (besides each venue's official API hosts) that an account's own base URL may name, with a path prefix: e.g.
+# an egress proxy. Nothing else is reachable, so users cannot aim requests at internal services (arbitrage/services/
+# venue_targets.py has the rules).
 VENUE_ALLOWED_HOSTS = env.list("VENUE_ALLOWED_HOSTS", default=[])
 # The demo (`make run`): the simulator plays both venues; run_stack starts it and seed_demo gives the demo user
-# accounts on it. Never set this in production.
+# accounts on it. Only in demo mode do simulator accounts exist, and only at SIMULATOR_URL. Never set this in
+# production.
 DEMO_SIMULATOR = env.bool("DEMO_SIMULATOR", default=False)
 DEMO_SIMULATOR_SECRET = env.str("DEMO_SIMULATOR_SECRET", default="")
 SIMULATOR_URL = env.str("SIMULATOR_URL", default="http://127.0.0.1:8100")

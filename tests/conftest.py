@@ -72,10 +72,20 @@ def other_user(django_user_model):
     return django_user_model.objects.create_user("bob", email="bob@example.com", password="bob-password-1")
 
 
+NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing listens, so a venue call fails at once
+
+
+@pytest.fixture
+def simulator_nowhere(settings):
+    """Demo mode with the simulator where nothing listens: simulator accounts only the database ever sees."""
+    settings.DEMO_SIMULATOR = True
+    settings.SIMULATOR_URL = NOWHERE
+
+
 @pytest.fixture
 def venue_sim(settings):
-    """A fresh in-process simulator with frozen marks and rates (exact amounts), on an ephemeral port, as this
-    installation's SIMULATOR_URL.
+    """A fresh in-process simulator with frozen marks and rates (exact amounts), on an ephemeral port, as the demo
+    mode's SIMULATOR_URL (simulator accounts exist only in demo mode, at that URL).
 
     Venue clients and limits cached during the test belong to it, and are dropped with it.
     """
@@ -85,6 +95,7 @@ def venue_sim(settings):
     from exchanges.simulator import Simulator
 
     with Simulator(seed=11, random_walk=False) as simulator:
+        settings.DEMO_SIMULATOR = True
         settings.SIMULATOR_URL = simulator.base_url
         yield simulator
     forget_clients()
@@ -92,11 +103,14 @@ def venue_sim(settings):
 
 
 def make_sim_account(sim, owner, venue: str, *, label: str | None = None, hedge: bool = False, balance="10000"):
-    """An account on the simulator and the matching ExchangeAccount row."""
+    """An account on the simulator (``venue_sim``'s) and the matching ExchangeAccount row."""
     from decimal import Decimal
+
+    from django.conf import settings
 
     from arbitrage.services.accounts import account_create
 
+    assert settings.DEMO_SIMULATOR and sim.base_url == settings.SIMULATOR_URL, "demo mode at this simulator first"
     key = f"{owner.username}-{venue}-{label or 'main'}-key".lower()
     secret = f"{owner.username}-{venue}-secret-{label or 'main'}"
     sim.add_account(venue, key, secret, hedge=hedge, balance=Decimal(balance))
@@ -107,7 +121,6 @@ def make_sim_account(sim, owner, venue: str, *, label: str | None = None, hedge:
         api_key=key,
         api_secret=secret,
         environment="simulator",
-        base_url=sim.base_url,
     )
 
 

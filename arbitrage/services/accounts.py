@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from decimal import Decimal
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError
 
 from arbitrage.models import AccountEnvironment, Exchange, ExchangeAccount, Subscription
 from arbitrage.services import clock
 from arbitrage.services.clients import client_for_account
+from arbitrage.services.venue_targets import account_target_problem, base_url_clean
 from exchanges.base import ClockSync, KeyPermissions, PositionMode, Venue
 from exchanges.errors import ExchangeError
-from exchanges.factory import OFFICIAL_HOSTS
 
 MAX_LABEL = 60
 MAX_CREDENTIAL = 512
@@ -49,47 +45,7 @@ def _clean_target(exchange: str, environment: str, base_url: str) -> str:
         raise ValidationError({"environment": f"Choose one of: {', '.join(AccountEnvironment.values)}."})
     if exchange == Exchange.BINGX and environment == AccountEnvironment.TESTNET and not base_url:
         raise ValidationError({"environment": "BingX has no testnet; use demo (BingX VST) instead."})
-    base_url = (base_url or "").strip()
-    if base_url:
-        try:
-            URLValidator(schemes=["http", "https"])(base_url)
-        except ValidationError:
-            raise ValidationError({"base_url": "Enter a full http:// or https:// URL."}) from None
-        _check_base_url_target(Venue(exchange), environment, base_url)
-    return base_url
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_base_url_target(venue: Venue, environment: str, base_url: str) -> None:
-    """Signed requests (and their answers, shown to the user) must not be aimed at internal services: an account's
-    own URL may name the venue's official hosts (https), loopback for the simulator, or a host the operator allows
-    in VENUE_ALLOWED_HOSTS (a proxy)."""
-    parsed = urlsplit(base_url)
-    host = (parsed.hostname or "").lower()
-    allowed_by_operator = host in {h.lower() for h in settings.VENUE_ALLOWED_HOSTS}
-    if allowed_by_operator:
-        return
-    if environment == AccountEnvironment.SIMULATOR:
-        if not _is_loopback(host):
-            raise ValidationError(
-                {"base_url": "A simulator URL must be on this machine (localhost or 127.0.0.1); ask the operator to "
-                 "add other hosts to VENUE_ALLOWED_HOSTS."}
-            )  # fmt: skip
-        return
-    if host not in OFFICIAL_HOSTS[venue] or parsed.scheme != "https":
-        hosts = ", ".join(sorted(OFFICIAL_HOSTS[venue]))
-        raise ValidationError(
-            {"base_url": f"Use https:// with one of {venue.label}'s API hosts ({hosts}), or leave it empty; a proxy "
-             "must be added to VENUE_ALLOWED_HOSTS by the operator."}
-        )  # fmt: skip
+    return base_url_clean(venue=Venue(exchange), environment=environment, base_url=base_url)
 
 
 def account_create(
@@ -171,31 +127,11 @@ class AccountCheck:
 
 
 def account_check(*, account: ExchangeAccount, symbol: str = "BTCUSDT") -> AccountCheck:
-    """Connect with the stored key: clock offset, position mode, margin, key permissions. Stores the outcome."""
-    client = client_for_account(account)
-    try:
-        sync = client.sync_clock()
-        permissions = client.key_permissions()
-        mode = client.position_mode(symbol)
-        balance = client.balance()
-    except ExchangeError as exc:
-        result = AccountCheck(ok=False, message=str(exc))
-    else:
-        trade = "can trade perpetuals" if permissions.can_trade_perpetuals else "CANNOT trade perpetuals"
-        message = (
-            f"Connected: clock offset {sync.offset * 1000:+.0f} ms, {mode.value.replace('_', '-')} mode, "
-            f"{balance.available_margin:.2f} {balance.asset} available, key {trade}"
-        )
-        if permissions.warnings:
-            message += ". " + " ".join(permissions.warnings)
-        result = AccountCheck(
-            ok=permissions.can_trade_perpetuals and not permissions.can_withdraw,
-            message=message,
-            clock=sync,
-            position_mode=mode,
-            available_margin=balance.available_margin,
-            permissions=permissions,
-        )
+    """Connect with the stored key: clock offset, position mode, margin, key permissions. Stores the outcome.
+
+    An account the base-URL rules refuse is not contacted: the check fails with the reason."""
+    problem = account_target_problem(account)
+    result = AccountCheck(ok=False, message=problem) if problem else _connect(account, symbol)
     ExchangeAccount.objects.filter(pk=account.pk).update(
         last_checked_at=clock.now(),
         last_check_ok=result.ok,
@@ -203,3 +139,29 @@ def account_check(*, account: ExchangeAccount, symbol: str = "BTCUSDT") -> Accou
         can_withdraw=result.permissions.can_withdraw if result.permissions else account.can_withdraw,
     )
     return result
+
+
+def _connect(account: ExchangeAccount, symbol: str) -> AccountCheck:
+    client = client_for_account(account)
+    try:
+        sync = client.sync_clock()
+        permissions = client.key_permissions()
+        mode = client.position_mode(symbol)
+        balance = client.balance()
+    except ExchangeError as exc:
+        return AccountCheck(ok=False, message=str(exc))
+    trade = "can trade perpetuals" if permissions.can_trade_perpetuals else "CANNOT trade perpetuals"
+    message = (
+        f"Connected: clock offset {sync.offset * 1000:+.0f} ms, {mode.value.replace('_', '-')} mode, "
+        f"{balance.available_margin:.2f} {balance.asset} available, key {trade}"
+    )
+    if permissions.warnings:
+        message += ". " + " ".join(permissions.warnings)
+    return AccountCheck(
+        ok=permissions.can_trade_perpetuals and not permissions.can_withdraw,
+        message=message,
+        clock=sync,
+        position_mode=mode,
+        available_margin=balance.available_margin,
+        permissions=permissions,
+    )

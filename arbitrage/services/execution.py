@@ -38,6 +38,7 @@ from arbitrage.services.leverage import leverage_sync_accounts
 from arbitrage.services.notifications import notify_owner
 from arbitrage.services.orders import LegRequest, LegResult, leg_place, order_fill, position_size
 from arbitrage.services.parallel import run_parallel
+from arbitrage.services.venue_targets import accounts_target_problem
 from exchanges.base import (
     ExchangeClient,
     FundingInfo,
@@ -299,6 +300,11 @@ def execution_preflight(plan: Plan) -> bool:
     """Check everything before touching leverage. FAILED (subscription ERROR), SKIPPED, or PREFLIGHT."""
     execution, subscription = plan.execution, plan.subscription
     source = (S.PLANNED,)
+    # Issue 12: an account the base-URL rules refuse opens nothing new (closing what is open is not blocked).
+    refused = accounts_target_problem((plan.primary, plan.hedge))
+    if refused:
+        execution_fail(plan, refused, source=source)
+        return False
     started = clock.clock.time()
     facts = _venue_facts(plan)
     if isinstance(facts, str):

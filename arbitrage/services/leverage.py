@@ -13,6 +13,7 @@ from arbitrage.models import ExchangeAccount, Subscription
 from arbitrage.services import clock
 from arbitrage.services.clients import client_for_account
 from arbitrage.services.parallel import Outcome, run_parallel
+from arbitrage.services.venue_targets import account_target_problem
 from exchanges.base import ExchangeClient, LeverageInfo, PositionMode, Venue
 from exchanges.errors import ExchangeError
 
@@ -141,13 +142,18 @@ def leverage_sync_accounts(
 def leverage_sync(*, subscription: Subscription, leverage: int | None = None) -> LeverageSyncResult:
     """Sync a subscription's leverage (or ``leverage``, saved on success) on both venues. Status is not changed.
 
-    Raises ``LeverageSyncFailed`` (with every venue's reason) when either venue fails or disagrees.
+    Raises ``LeverageSyncFailed`` (with every venue's reason) when either venue fails or disagrees, and without
+    sending anything when the base-URL rules refuse either account.
     """
     target = subscription.leverage if leverage is None else leverage
+    accounts = (subscription.primary_account, subscription.hedge_account)
+    problems = [account_target_problem(account) for account in accounts]
+    if any(problems):
+        raise LeverageSyncFailed(_refused(target, accounts, problems))
     result = leverage_sync_accounts(
         symbol=subscription.symbol,
         leverage=target,
-        accounts=(subscription.primary_account, subscription.hedge_account),
+        accounts=accounts,
     )
     if not result.ok:
         raise LeverageSyncFailed(result)
@@ -158,3 +164,20 @@ def leverage_sync(*, subscription: Subscription, leverage: int | None = None) ->
     for name, value in fields.items():
         setattr(subscription, name, value)
     return result
+
+
+def _refused(leverage: int, accounts: tuple[ExchangeAccount, ...], problems: list[str]) -> LeverageSyncResult:
+    venues = tuple(
+        VenueLeverage(
+            venue=account.venue,
+            account_id=account.pk,
+            requested=leverage,
+            confirmed=None,
+            error=problem or "nothing was sent (the other account is refused)",
+            set_started=None,
+            set_seconds=None,
+            verify_seconds=None,
+        )
+        for account, problem in zip(accounts, problems, strict=True)
+    )
+    return LeverageSyncResult(leverage=leverage, venues=venues, elapsed=0.0)

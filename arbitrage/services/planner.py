@@ -16,7 +16,8 @@ from django.db.models import Exists, OuterRef
 from arbitrage.models import Execution, ExecutionStatus, Installation, KillSwitch, Subscription, SubscriptionStatus
 from arbitrage.services import clock
 from arbitrage.services.clients import client_for_account
-from arbitrage.services.execution import sync_time
+from arbitrage.services.execution import subscription_fail, sync_time
+from arbitrage.services.venue_targets import accounts_target_problem
 from exchanges.errors import ExchangeError
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,11 @@ def executions_plan() -> list[datetime]:
     )
     for subscription in subscriptions:
         if subscription.pk in once_done:
+            continue
+        # Checked before the funding-time read below: a refused account's URL is not contacted at all.
+        problem = accounts_target_problem((subscription.primary_account, subscription.hedge_account))
+        if problem:
+            subscription_fail(subscription, problem)
             continue
         primary = subscription.primary_account
         key = (primary.exchange, primary.environment, primary.base_url, subscription.symbol)

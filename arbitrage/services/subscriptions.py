@@ -28,6 +28,7 @@ from arbitrage.models import (
 )
 from arbitrage.services import clock
 from arbitrage.services.market import LimitsUnavailable, symbol_limits
+from arbitrage.services.venue_targets import account_target_problem, accounts_target_problem
 from exchanges.base import round_down
 from exchanges.symbols import InvalidSymbol, canonical
 
@@ -96,6 +97,9 @@ def subscription_clean(*, owner, data: SubscriptionInput, check_live_limits: boo
     for name, account in (("primary_account", primary), ("hedge_account", hedge)):
         if account is None or account.owner_id != owner.pk:
             raise ValidationError({name: "Choose one of your exchange accounts."})
+        problem = account_target_problem(account)
+        if problem:
+            raise ValidationError({name: problem})
     if primary.pk == hedge.pk:
         raise ValidationError({"hedge_account": "The hedge account must differ from the primary account."})
     if primary.exchange == hedge.exchange:
@@ -196,6 +200,9 @@ def subscription_pause(*, subscription: Subscription) -> None:
 
 
 def subscription_resume(*, subscription: Subscription) -> None:
+    problem = accounts_target_problem((subscription.primary_account, subscription.hedge_account))
+    if problem:
+        raise ValidationError(problem)
     with transaction.atomic():
         _lock_accounts_and_check_free(
             symbol=subscription.symbol,

@@ -53,13 +53,27 @@ def test_add_account_refuses_base_urls_off_the_venue(user, cli, url):
     assert not ExchangeAccount.objects.exists()
 
 
-def test_simulator_accounts_stay_on_this_machine(user, cli):
-    """A simulator account may use loopback, and nothing else unless the operator allows the host."""
-    sim = ("--user", "alice", "--exchange", "bybit", "--api-key", "k", "--environment", "simulator")
-    cli("add_account", *sim, "--label", "one", "--base-url", "http://127.0.0.1:8100", stdin="a\n")
-    with pytest.raises(CommandError, match="on this machine"):
-        cli("add_account", *sim, "--label", "two", "--base-url", "http://10.0.0.5:8100", stdin="a\n")
-    assert list(ExchangeAccount.objects.values_list("label", flat=True)) == ["one"]
+SIM = ("--user", "alice", "--exchange", "bybit", "--api-key", "k", "--environment", "simulator")
+
+
+def test_simulator_accounts_exist_only_in_demo_mode(user, cli, settings):
+    """With DEMO_SIMULATOR off the simulator environment is refused, with or without a base URL."""
+    settings.DEMO_SIMULATOR = False
+    for extra in ((), ("--base-url", settings.SIMULATOR_URL)):
+        with pytest.raises(CommandError, match=r"--environment: .*only available in demo mode \(DEMO_SIMULATOR\)"):
+            cli("add_account", *SIM, "--label", "one", *extra, stdin="a\n")
+    assert not ExchangeAccount.objects.exists()
+
+
+def test_simulator_accounts_use_only_the_demos_simulator(user, cli, settings):
+    """In demo mode a simulator account talks to SIMULATOR_URL: its origin is accepted (and stored as no URL of its
+    own); another port, host or path of this machine is refused."""
+    settings.DEMO_SIMULATOR, settings.SIMULATOR_URL = True, "http://127.0.0.1:8100"
+    cli("add_account", *SIM, "--label", "one", "--base-url", "http://127.0.0.1:8100/", stdin="a\n")
+    for url in ("http://127.0.0.1:8101", "http://localhost:8100", "http://127.0.0.1:8100/v5", "http://10.0.0.5:8100"):
+        with pytest.raises(CommandError, match="--base-url: A simulator account uses the demo's simulator"):
+            cli("add_account", *SIM, "--label", "two", "--base-url", url, stdin="a\n")
+    assert list(ExchangeAccount.objects.values_list("label", "base_url")) == [("one", "")]
 
 
 def test_operator_allowed_proxy_host_is_accepted(user, cli, settings):

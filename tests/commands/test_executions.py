@@ -16,7 +16,7 @@ from arbitrage.services.accounts import account_create
 from arbitrage.services.subscriptions import SubscriptionInput, subscription_create
 from tests.commands.conftest import one_line
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("simulator_nowhere")]
 
 T = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
@@ -26,7 +26,7 @@ def offline_subscription(owner, symbol: str = "DOGEUSDT"):
     accounts = [
         account_create(
             owner=owner, exchange=exchange, label=f"{exchange} {symbol}", api_key=f"{owner.username}-{exchange}-key",
-            api_secret="secret", environment="simulator", base_url="http://127.0.0.1:9",
+            api_secret="secret", environment="simulator",
         )
         for exchange in ("bybit", "bingx")
     ]  # fmt: skip

@@ -47,8 +47,13 @@ def assert_user_mistake(process: subprocess.CompletedProcess, expected: str) -> 
 
 @pytest.fixture
 def env(tmp_path, venue_sim):
-    """A migrated database with alice and bob, and market data read from the test's simulator."""
-    env = process_env(migrated_sqlite(tmp_path), MARKET_DATA_ENVIRONMENT="simulator", SIMULATOR_URL=venue_sim.base_url)
+    """A migrated database with alice and bob, demo mode at the test's simulator, market data read from it."""
+    env = process_env(
+        migrated_sqlite(tmp_path),
+        DEMO_SIMULATOR="true",
+        SIMULATOR_URL=venue_sim.base_url,
+        MARKET_DATA_ENVIRONMENT="simulator",
+    )
     assert_ok(manage(env, "shell", "-c", SETUP_USERS))
     return env
 
@@ -58,7 +63,7 @@ def add_sim_account(env, venue_sim, exchange: str) -> int:
     out = assert_ok(
         manage(
             env, "add_account", "--user", "alice", "--exchange", exchange, "--label", f"{exchange} main",
-            "--api-key", f"{exchange}-key", "--environment", "simulator", "--base-url", venue_sim.base_url,
+            "--api-key", f"{exchange}-key", "--environment", "simulator",
             stdin=f"{exchange}-secret\n",
         )
     )  # fmt: skip

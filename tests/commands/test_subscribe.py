@@ -127,7 +127,7 @@ def test_subscribe_refuses_another_users_account(sim_accounts, other_user, venue
 
 
 @pytest.fixture
-def offline_accounts(user, monkeypatch):
+def offline_accounts(user, monkeypatch, simulator_nowhere):
     """alice's two accounts on an address nothing listens on; any live-limit lookup fails the test."""
 
     def no_venue_call(**kwargs):
@@ -137,7 +137,7 @@ def offline_accounts(user, monkeypatch):
     for exchange in ("bybit", "bingx"):
         account_create(
             owner=user, exchange=exchange, label=f"{exchange} main", api_key=f"{exchange}-key",
-            api_secret="secret", environment="simulator", base_url="http://127.0.0.1:9",
+            api_secret="secret", environment="simulator",
         )  # fmt: skip
 
 

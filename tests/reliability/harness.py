@@ -182,3 +182,8 @@ def wait_for(condition: Callable[[], Any], *, timeout: float, what: str, every: 
 
 def cluster_env(database_url: str, **extra: str) -> dict[str, str]:
     return process_env(database_url, **{**FAST_ENV, **extra})
+
+
+def simulator_env(simulator) -> dict[str, str]:
+    """Demo mode at ``simulator``: simulator accounts exist only there, in every process that uses them."""
+    return {"DEMO_SIMULATOR": "true", "SIMULATOR_URL": simulator.base_url}

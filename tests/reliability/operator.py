@@ -22,8 +22,8 @@ def _setup() -> None:
     django.setup()
 
 
-def seed(*, username: str, base_url: str, accounts: dict[str, dict[str, str]], primary: str, **options: Any) -> dict:
-    """A user, an account per venue (keys already added on the simulator) and one subscription."""
+def seed(*, username: str, accounts: dict[str, dict[str, str]], primary: str, **options: Any) -> dict:
+    """A user, an account per venue (keys already added on the simulator at SIMULATOR_URL) and one subscription."""
     from django.contrib.auth import get_user_model
 
     from arbitrage.services.accounts import account_create
@@ -38,7 +38,6 @@ def seed(*, username: str, base_url: str, accounts: dict[str, dict[str, str]], p
             api_key=keys["key"],
             api_secret=keys["secret"],
             environment="simulator",
-            base_url=base_url,
         )
         for venue, keys in accounts.items()
     }

@@ -350,14 +350,16 @@ def _markets(faulty: str, max_leverage: int | None) -> tuple:
 
 
 @pytest.fixture
-def sim_for(request) -> Iterator[Callable[..., Simulator]]:
-    """Start a simulator for the scenario (its markets may differ from the defaults); stopped at teardown."""
+def sim_for(settings) -> Iterator[Callable[..., Simulator]]:
+    """Start a simulator for the scenario (its markets may differ from the defaults), as the demo mode's simulator;
+    stopped at teardown."""
     started: list[Simulator] = []
 
     def start(markets: tuple) -> Simulator:
         simulator = Simulator(seed=11, random_walk=False, symbols=markets)
         simulator.start()
         started.append(simulator)
+        settings.DEMO_SIMULATOR, settings.SIMULATOR_URL = True, simulator.base_url
         return simulator
 
     yield start

@@ -19,7 +19,15 @@ import pytest
 
 from exchanges.simulator import Simulator
 from tests.reliability.conftest import Row
-from tests.reliability.harness import Cluster, Databases, Operator, cluster_env, require_postgres, wait_for
+from tests.reliability.harness import (
+    Cluster,
+    Databases,
+    Operator,
+    cluster_env,
+    require_postgres,
+    simulator_env,
+    wait_for,
+)
 from tests.reliability.invariants import TERMINAL, counted_text, venue_count, violations
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("reliability-processes")]
@@ -59,7 +67,8 @@ class Stack:
     clusters: list[Cluster] = field(default_factory=list)
 
     def cluster(self, name: str) -> Cluster:
-        cluster = Cluster(cluster_env(self.database_url, **self.env_extra), self.logs / f"qcluster-{name}.log")
+        env = cluster_env(self.database_url, **simulator_env(self.sim), **self.env_extra)
+        cluster = Cluster(env, self.logs / f"qcluster-{name}.log")
         self.clusters.append(cluster)
         return cluster
 
@@ -69,9 +78,7 @@ class Stack:
             key, secret = f"{name}-{venue}-key", f"{name}-{venue}-secret"
             self.sim.add_account(venue, key, secret, balance="10000")
             accounts[venue] = {"key": key, "secret": secret}
-        ids = self.operator(
-            "seed", username=name, base_url=self.sim.base_url, accounts=accounts, primary=primary, **options
-        )
+        ids = self.operator("seed", username=name, accounts=accounts, primary=primary, **options)
         return Trader(name, ids["user"], ids["subscription"], {v: a["key"] for v, a in accounts.items()})
 
     def executions(self, trader: Trader) -> list[dict[str, Any]]:
@@ -118,7 +125,7 @@ def stack(databases: Databases, tmp_path: Path) -> Iterator[Stack]:
     database_url = databases.clone()
     sim = Simulator(seed=11, random_walk=False)
     sim.start()
-    operator = Operator(cluster_env(database_url), tmp_path / "operator.log")
+    operator = Operator(cluster_env(database_url, **simulator_env(sim)), tmp_path / "operator.log")
     stack = Stack(sim=sim, database_url=database_url, logs=tmp_path, operator=operator)
     try:
         yield stack

@@ -103,7 +103,7 @@ def test_404_renders_the_template_without_details(alice_client):
     assert "urlpatterns" not in html.lower() and "Using the URLconf" not in html and "Traceback" not in html
 
 
-def test_another_users_object_gets_the_same_404_page(alice_client, other_user):
+def test_another_users_object_gets_the_same_404_page(alice_client, other_user, simulator_nowhere):
     """A 404 for bob's execution reads exactly like a 404 for a missing one: no hint that it exists."""
     from tests.security.test_hostile_web import offline_account, offline_subscription
     from tests.web.conftest import make_execution

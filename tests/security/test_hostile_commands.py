@@ -51,7 +51,7 @@ def no_venue_calls(monkeypatch):
 
 
 @pytest.fixture
-def rows(user, other_user, no_venue_calls) -> dict:
+def rows(user, other_user, no_venue_calls, simulator_nowhere) -> dict:
     """alice's and bob's accounts and subscriptions, offline."""
     alice = offline_account(user, "bybit", "bybit main"), offline_account(user, "bingx", "bingx main")
     bob = offline_account(other_user, "bybit", "bob bybit"), offline_account(other_user, "bingx", "bob bingx")

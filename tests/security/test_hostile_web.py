@@ -33,14 +33,13 @@ from tests.web.conftest import make_execution
 
 pytestmark = pytest.mark.django_db
 
-NOWHERE = "http://127.0.0.1:9"  # nothing listens: a venue call would fail loudly, not hang
 KEY, SECRET = "HOSTILE-KEY-5b1e0c7d9a", "HOSTILE-SECRET-f00dfeed42"
 
 
 def offline_account(owner, exchange: str, label: str):
     return account_create(
         owner=owner, exchange=exchange, label=label, api_key=f"{owner.username}-{exchange}-{KEY}",
-        api_secret=f"{owner.username}-{exchange}-{SECRET}", environment="simulator", base_url=NOWHERE,
+        api_secret=f"{owner.username}-{exchange}-{SECRET}", environment="simulator",
     )  # fmt: skip
 
 
@@ -60,7 +59,7 @@ def no_venue_calls(monkeypatch):
 
 
 @pytest.fixture
-def alice_rows(user, no_venue_calls) -> dict:
+def alice_rows(user, no_venue_calls, simulator_nowhere) -> dict:
     bybit, bingx = offline_account(user, "bybit", "bybit main"), offline_account(user, "bingx", "bingx main")
     subscription = offline_subscription(user, bybit, bingx)
     execution = make_execution(subscription)
@@ -69,7 +68,7 @@ def alice_rows(user, no_venue_calls) -> dict:
 
 
 @pytest.fixture
-def bob_rows(other_user) -> dict:
+def bob_rows(other_user, simulator_nowhere) -> dict:
     bybit, bingx = offline_account(other_user, "bybit", "bob bybit"), offline_account(other_user, "bingx", "bob bingx")
     subscription = offline_subscription(other_user, bybit, bingx)
     execution = make_execution(subscription, symbol="BOBUSDT")
