@@ -3,14 +3,23 @@
 Financial records (executions, orders, their events, market snapshots) are read-only for everybody, superusers
 included: the executor is their only writer. Secrets are never displayed (api_key and api_secret are excluded; the
 masked hint is shown). Changes that carry rules go through the services, as admin actions.
+
+Every action that changes something, or uses somebody's API key, needs a permission of its own: "view" lets staff
+look, nothing more. Accounts and subscriptions deny "change" on purpose (owners edit them in the app), so their
+actions need "operate" (``operate_exchangeaccount``, ``operate_subscription``); the third-party admins' actions
+are re-registered below with a permission each.
 """
 
 from __future__ import annotations
 
+from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django_q.admin import FailAdmin, TaskAdmin, resubmit_task
+from django_q.models import Failure, Success
 
 from arbitrage.models import (
     ExchangeAccount,
@@ -35,6 +44,14 @@ from arbitrage.services.subscriptions import (
 WITHDRAW_FLAG = "⚠ CAN WITHDRAW: replace with a key without withdrawal rights"
 
 
+class OperateMixin:
+    """``permissions=["operate"]`` on an action: the user needs ``<app>.operate_<model>``."""
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.operate_{opts.model_name}")
+
+
 class ReadOnlyMixin:
     """No add, change or delete for anybody: the admin only shows these records."""
 
@@ -52,7 +69,7 @@ class ReadOnlyMixin:
 
 
 @admin.register(ExchangeAccount)
-class ExchangeAccountAdmin(admin.ModelAdmin):
+class ExchangeAccountAdmin(OperateMixin, admin.ModelAdmin):
     """Owners add and edit accounts (and their write-only secrets) in the app; the admin views, checks, deletes."""
 
     list_display = ("label", "owner", "exchange", "environment", "api_key_hint", "last_check_ok", "withdrawal_rights")
@@ -89,7 +106,7 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
             return WITHDRAW_FLAG
         return "unknown (never checked)" if obj.can_withdraw is None else "no"
 
-    @admin.action(description="Test connection (clock, mode, margin, key permissions)", permissions=["view"])
+    @admin.action(description="Test connection (clock, mode, margin, key permissions)", permissions=["operate"])
     def test_connection(self, request: HttpRequest, queryset: QuerySet[ExchangeAccount]) -> None:
         for account in queryset:
             result = account_check(account=account)
@@ -101,7 +118,7 @@ class ExchangeAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(OperateMixin, admin.ModelAdmin):
     """Editing rules (live venue limits, one active subscription per account and symbol) live in the app's form;
     the admin shows every user's subscriptions and acts on them through the services."""
 
@@ -118,13 +135,13 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    @admin.action(description="Pause selected subscriptions", permissions=["view"])
+    @admin.action(description="Pause selected subscriptions", permissions=["operate"])
     def pause(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for subscription in queryset:
             subscription_pause(subscription=subscription)
         self.message_user(request, f"Paused {len(queryset)} subscription(s).", messages.SUCCESS)
 
-    @admin.action(description="Resume selected subscriptions", permissions=["view"])
+    @admin.action(description="Resume selected subscriptions", permissions=["operate"])
     def resume(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for subscription in queryset.select_related("primary_account", "hedge_account"):
             try:
@@ -134,7 +151,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"Resumed {subscription}.", messages.SUCCESS)
 
-    @admin.action(description="Sync leverage now on both venues", permissions=["view"])
+    @admin.action(description="Sync leverage now on both venues", permissions=["operate"])
     def sync_leverage(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for subscription in queryset.select_related("primary_account", "hedge_account"):
             try:
@@ -148,7 +165,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
                     messages.SUCCESS,
                 )
 
-    @admin.action(description="Check both accounts (connection test; not a full preflight)", permissions=["view"])
+    @admin.action(description="Check both accounts (connection test; not a full preflight)", permissions=["operate"])
     def check_accounts(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for subscription in queryset.select_related("primary_account", "hedge_account"):
             for role, account in (("primary", subscription.primary_account), ("hedge", subscription.hedge_account)):
@@ -313,3 +330,30 @@ class InstallationAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Installation, form, change: bool) -> None:
         trading_halt_set(engaged=obj.trading_halted)
+
+
+# --- Third-party admins: their actions declare no permission, so "view" alone would run them ---------------------
+
+
+@admin.action(description="Resubmit selected tasks to queue", permissions=["change"])
+def resubmit_tasks(modeladmin, request: HttpRequest, queryset) -> None:
+    resubmit_task(modeladmin, request, queryset)
+
+
+class SuccessAdmin(TaskAdmin):
+    actions = [resubmit_tasks]
+
+
+class FailureAdmin(FailAdmin):
+    actions = [resubmit_tasks]
+
+
+class AccessAttemptAdmin(AxesAccessAttemptAdmin):
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request: HttpRequest, queryset) -> None:
+        super().cleanup_expired_attempts(request, queryset)
+
+
+for model, model_admin in ((Success, SuccessAdmin), (Failure, FailureAdmin), (AccessAttempt, AccessAttemptAdmin)):
+    admin.site.unregister(model)
+    admin.site.register(model, model_admin)

@@ -58,6 +58,11 @@ class ExchangeAccount(models.Model):
                 condition=Q(environment__in=[e.value for e in Environment]), name="account_environment_known"
             ),
         ]
+        # Not "change": the admin denies change on purpose (owners edit accounts in the app), which would hide the
+        # actions that use the owner's key from everybody.
+        permissions = [
+            ("operate_exchangeaccount", "Can operate exchange accounts (test connection with the owner's key)")
+        ]
 
     def __str__(self) -> str:
         return f"{self.label} ({self.get_exchange_display()})"
@@ -125,6 +130,9 @@ class Subscription(models.Model):
             models.CheckConstraint(condition=Q(direction__in=Direction.values), name="subscription_direction_known"),
         ]
         indexes = [models.Index(fields=["status", "symbol"])]
+        permissions = [
+            ("operate_subscription", "Can operate subscriptions (pause, resume, sync leverage, check accounts)")
+        ]
 
     def __str__(self) -> str:
         return f"{self.symbol} {self.primary_account.exchange}->{self.hedge_account.exchange} #{self.pk}"

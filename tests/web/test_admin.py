@@ -191,3 +191,32 @@ def test_non_staff_cannot_open_the_admin(alice_client):
     """A normal user is sent to the admin login."""
     response = alice_client.get(_url(Subscription, "changelist"))
     assert response.status_code == 302 and reverse("admin:login") in response["Location"]
+
+
+def _staff(django_user_model, username: str, codenames) -> object:
+    from django.contrib.auth.models import Permission
+
+    person = django_user_model.objects.create_user(username, password=f"{username}-password-1", is_staff=True)
+    person.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return person
+
+
+def _offered(client, model) -> set[str]:
+    response = client.get(_url(model, "changelist"))
+    form = response.context["action_form"]  # None when no action is available
+    return {name for name, _ in form.fields["action"].choices if name} if form else set()
+
+
+def test_view_only_staff_are_offered_no_action_and_operators_are(client, django_user_model, subscription):
+    """'view' shows the rows; running the actions needs the operate permissions."""
+    from django.contrib.auth.models import Permission
+
+    views = list(Permission.objects.filter(codename__startswith="view_").values_list("codename", flat=True))
+    client.force_login(_staff(django_user_model, "vera", views))
+    assert _offered(client, Subscription) == set() and _offered(client, ExchangeAccount) == set()
+    client.force_login(_staff(django_user_model, "otto", [*views, "operate_subscription", "operate_exchangeaccount"]))
+    assert _offered(client, Subscription) == {"pause", "resume", "sync_leverage", "check_accounts"}
+    assert _offered(client, ExchangeAccount) == {"test_connection"}
+    _action(client, Subscription, "pause", [subscription.pk])
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.PAUSED
