@@ -101,9 +101,10 @@ def kill_switch(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def trading_halt(request: HttpRequest) -> HttpResponse:
-    """The kill switch for every user: staff only."""
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff can halt trading for everybody.")
+    """The kill switch for every user: the admin's Installation switch, so the same rule (staff who may change the
+    installation)."""
+    if not (request.user.is_staff and request.user.has_perm("arbitrage.change_installation")):
+        raise PermissionDenied("Halting trading for everybody needs the 'change installation' permission.")
     engaged = _engage_value(request)
     if engaged is None:
         messages.error(request, "Trading halt: send engaged=1 or engaged=0.")

@@ -50,11 +50,25 @@ def test_non_staff_cannot_halt_everybody(alice_client):
     assert "Halt all users" not in alice_client.get(reverse("dashboard")).content.decode()
 
 
+def test_staff_without_change_installation_see_no_halt_button(client, user):
+    """Being staff is not enough: without the permission there is no button and the POST is a 403."""
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client.force_login(user)
+    assert "Halt all users" not in client.get(reverse("dashboard")).content.decode()
+    assert client.post(reverse("trading_halt"), {"engaged": "1"}).status_code == 403
+    assert not Installation.current().trading_halted
+
+
 def test_staff_halt_everybody_and_everybody_sees_it(client, user, other_user):
-    """Staff halt trading for all; another user's pages show the halt."""
+    """Staff with the 'change installation' permission halt trading for all; another user's pages show the halt."""
+    from django.contrib.auth.models import Permission
+
     other_user.is_staff = True
     other_user.save(update_fields=["is_staff"])
+    other_user.user_permissions.add(Permission.objects.get(codename="change_installation"))
     client.force_login(other_user)
+    assert "Halt all users" in client.get(reverse("dashboard")).content.decode()
     client.post(reverse("trading_halt"), {"engaged": "1"})
     assert Installation.current().trading_halted
     client.force_login(user)
