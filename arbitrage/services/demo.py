@@ -1,4 +1,9 @@
-"""The demo `make run` shows: a user, an account on each simulated venue, and a subscription that trades."""
+"""The demo `make run` shows: a user, an account on each simulated venue, and a subscription that trades.
+
+Its login (``demo`` / ``fundarb-demo``) is published in the README, so it exists only in demo mode: ``demo_seed``
+refuses outside it, and ``demo_login_guard`` disables a ``demo`` user still carrying that password when a server
+or the workers start with demo mode off.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
 from django.db import transaction
 
 from arbitrage.models import ExchangeAccount, Subscription
@@ -31,7 +37,11 @@ class DemoSeed:
     username: str
     password_hint: str
     created: bool
-    subscription_id: int | None = None
+    subscription_id: int
+
+
+class DemoModeOff(Exception):
+    pass
 
 
 def demo_credentials(venue: Venue) -> tuple[str, str]:
@@ -39,8 +49,10 @@ def demo_credentials(venue: Venue) -> tuple[str, str]:
 
 
 def demo_seed() -> DemoSeed:
-    """Create the demo user once (a password the user has since changed is left alone) and, when the demo
-    simulator is configured, its accounts and subscription there."""
+    """In demo mode, create the demo user once (a password the user has since changed is left alone), its accounts
+    on the simulator and its subscription. Outside demo mode, raise ``DemoModeOff`` and create nothing."""
+    if not settings.DEMO_SIMULATOR:
+        raise DemoModeOff("the demo exists only in demo mode (DEMO_SIMULATOR=true); nothing was created")
     with transaction.atomic():
         user, created = get_user_model().objects.get_or_create(
             username=DEMO_USERNAME, defaults={"email": "demo@localhost"}
@@ -49,7 +61,7 @@ def demo_seed() -> DemoSeed:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
     hint = DEMO_PASSWORD if created else f"{DEMO_PASSWORD} (unless you changed it)"
-    subscription_id = _demo_trading(user) if settings.DEMO_SIMULATOR else None
+    subscription_id = _demo_trading(user)
     return DemoSeed(username=DEMO_USERNAME, password_hint=hint, created=created, subscription_id=subscription_id)
 
 
@@ -85,3 +97,34 @@ def _demo_trading(user) -> int:
         ),
     )
     return subscription.pk
+
+
+def demo_login_guard() -> bool:
+    """Outside demo mode, disable a ``demo`` user whose password is the published one, with one warning in the log.
+
+    True when this call disabled it. A compare-and-set, so of several processes starting at once one logs.
+    """
+    if settings.DEMO_SIMULATOR:
+        return False
+    users = get_user_model()._default_manager
+    user = users.filter(**{get_user_model().USERNAME_FIELD: DEMO_USERNAME}, is_active=True).first()
+    # hashers.check_password, not user.check_password: no hash upgrade is saved for a password about to be refused.
+    if user is None or not check_password(DEMO_PASSWORD, user.password):
+        return False
+    if not users.filter(pk=user.pk, is_active=True).update(is_active=False):
+        return False
+    logger.warning(
+        "demo mode is off: disabled user %r, whose password is the published demo password; give it another "
+        "password and re-activate it in the admin, or delete it",
+        DEMO_USERNAME,
+    )
+    return True
+
+
+def demo_login_guard_at_start(process: str) -> None:
+    """The guard as the web server, the workers and run_stack call it when they start. A failure (say, a database
+    not migrated yet) is logged and never stops the start: the workers may have positions to close."""
+    try:
+        demo_login_guard()
+    except Exception:
+        logger.exception("the demo login check failed while the %s started; starting anyway", process)

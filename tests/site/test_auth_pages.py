@@ -81,9 +81,11 @@ def test_password_change_requires_the_old_password(client, alice):
     assert alice.check_password("a new long passphrase")
 
 
-def test_demo_seed_is_idempotent_and_creates_a_working_login(client):
-    """seed_demo creates the demo user once; its printed password logs in."""
+def test_demo_seed_is_idempotent_and_creates_a_working_login(client, settings, venue_sim):
+    """In demo mode seed_demo creates the demo user once; its printed password logs in."""
     from arbitrage.services.demo import DEMO_PASSWORD, DEMO_USERNAME, demo_seed
+
+    settings.MARKET_DATA_ENVIRONMENT = "simulator"
 
     assert demo_seed().created is True
     assert demo_seed().created is False

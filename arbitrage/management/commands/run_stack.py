@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from arbitrage.services.demo import demo_login_guard_at_start
 from exchanges.simulator import SimulatorControl
 
 STOP_GRACE_SECONDS = 10
@@ -39,7 +40,9 @@ class Command(BaseCommand):
             if settings.DEMO_SIMULATOR:
                 processes["simulator"] = self._start(self._simulator_command(python, manage))
                 self._wait_for_simulator()
-            call_command("seed_demo", stdout=self.stdout, stderr=self.stderr)
+                call_command("seed_demo", stdout=self.stdout, stderr=self.stderr)
+            else:
+                demo_login_guard_at_start("stack")
         except (CommandError, TimeoutError) as exc:
             self._stop_all(processes)
             raise CommandError(str(exc)) from None

@@ -1,22 +1,23 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from arbitrage.services.demo import demo_seed
+from arbitrage.services.demo import DemoModeOff, demo_seed
 from exchanges.errors import ExchangeError
 from exchanges.simulator.control import ControlError
 
 
 class Command(BaseCommand):
-    help = "Create the demo user (idempotent) and, in demo mode, its simulator accounts and subscription."
+    help = "In demo mode (DEMO_SIMULATOR): create the demo user, its simulator accounts and subscription (idempotent)."
 
     def handle(self, *args, **options):
         try:
             result = demo_seed()
+        except DemoModeOff as exc:
+            raise CommandError(str(exc)) from None
         except (ExchangeError, ControlError, OSError) as exc:
             raise CommandError(f"the demo simulator is not reachable or refused: {exc}") from None
         except ValidationError as exc:
             raise CommandError(f"the demo subscription is invalid: {'; '.join(exc.messages)}") from None
         state = "created" if result.created else "exists"
         self.stdout.write(f"demo user ({state}): username {result.username}  password {result.password_hint}")
-        if result.subscription_id is not None:
-            self.stdout.write(f"demo subscription #{result.subscription_id}: ETHUSDT, Bybit primary, BingX hedge")
+        self.stdout.write(f"demo subscription #{result.subscription_id}: ETHUSDT, Bybit primary, BingX hedge")
