@@ -8,6 +8,9 @@ Every action that changes something, or uses somebody's API key, needs a permiss
 look, nothing more. Accounts and subscriptions deny "change" on purpose (owners edit them in the app), so their
 actions need "operate" (``operate_exchangeaccount``, ``operate_subscription``); the third-party admins' actions
 are re-registered below with a permission each.
+
+What staff do here to somebody's objects lands in the audit trail (deletes included), which the owner sees on
+their Activity page. The trail itself is read-only here for everybody; only a superuser may delete its rows.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from django_q.admin import FailAdmin, TaskAdmin, resubmit_task
 from django_q.models import Failure, Success
 
 from arbitrage.models import (
+    AuditAction,
+    AuditEvent,
+    AuditVia,
     ExchangeAccount,
     Execution,
     ExecutionEvent,
@@ -32,7 +38,8 @@ from arbitrage.models import (
     Order,
     Subscription,
 )
-from arbitrage.services.accounts import account_check
+from arbitrage.services.accounts import account_check, account_delete
+from arbitrage.services.audit import Actor, audit_record
 from arbitrage.services.leverage import LeverageSyncFailed, leverage_sync
 from arbitrage.services.subscriptions import (
     kill_switch_set,
@@ -44,12 +51,29 @@ from arbitrage.services.subscriptions import (
 WITHDRAW_FLAG = "⚠ CAN WITHDRAW: replace with a key without withdrawal rights"
 
 
+def staff(request: HttpRequest) -> Actor:
+    return Actor.from_request(request, via=AuditVia.ADMIN)
+
+
 class OperateMixin:
     """``permissions=["operate"]`` on an action: the user needs ``<app>.operate_<model>``."""
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.operate_{opts.model_name}")
+
+
+class AuditedDeleteMixin:
+    """Deletes from the admin (the delete page and the 'delete selected' action) are written to the audit trail."""
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        audit_record(actor=staff(request), action=AuditAction.ADMIN_DELETED, obj=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            audit_record(actor=staff(request), action=AuditAction.ADMIN_DELETED, obj=obj)
+        super().delete_queryset(request, queryset)
 
 
 class ReadOnlyMixin:
@@ -99,6 +123,13 @@ class ExchangeAccountAdmin(OperateMixin, admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
+    def delete_model(self, request: HttpRequest, obj: ExchangeAccount) -> None:
+        account_delete(account=obj, actor=staff(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ExchangeAccount]) -> None:
+        for account in queryset:
+            account_delete(account=account, actor=staff(request))
+
     @admin.display(description="Withdrawal rights", ordering="can_withdraw")
     def withdrawal_rights(self, obj: ExchangeAccount) -> str:
         # Not the boolean icon: Django draws True as a green tick, which reads as "fine" for the riskiest key.
@@ -109,7 +140,7 @@ class ExchangeAccountAdmin(OperateMixin, admin.ModelAdmin):
     @admin.action(description="Test connection (clock, mode, margin, key permissions)", permissions=["operate"])
     def test_connection(self, request: HttpRequest, queryset: QuerySet[ExchangeAccount]) -> None:
         for account in queryset:
-            result = account_check(account=account)
+            result = account_check(account=account, actor=staff(request))
             level = messages.SUCCESS if result.ok else messages.ERROR
             self.message_user(request, f"{account} (#{account.pk}): {result.message}", level)
 
@@ -118,7 +149,7 @@ class ExchangeAccountAdmin(OperateMixin, admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(OperateMixin, admin.ModelAdmin):
+class SubscriptionAdmin(OperateMixin, AuditedDeleteMixin, admin.ModelAdmin):
     """Editing rules (live venue limits, one active subscription per account and symbol) live in the app's form;
     the admin shows every user's subscriptions and acts on them through the services."""
 
@@ -138,14 +169,14 @@ class SubscriptionAdmin(OperateMixin, admin.ModelAdmin):
     @admin.action(description="Pause selected subscriptions", permissions=["operate"])
     def pause(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for subscription in queryset:
-            subscription_pause(subscription=subscription)
+            subscription_pause(subscription=subscription, actor=staff(request))
         self.message_user(request, f"Paused {len(queryset)} subscription(s).", messages.SUCCESS)
 
     @admin.action(description="Resume selected subscriptions", permissions=["operate"])
     def resume(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for subscription in queryset.select_related("primary_account", "hedge_account"):
             try:
-                subscription_resume(subscription=subscription)
+                subscription_resume(subscription=subscription, actor=staff(request))
             except ValidationError as error:
                 self.message_user(request, f"{subscription}: {' '.join(error.messages)}", messages.ERROR)
             else:
@@ -155,7 +186,7 @@ class SubscriptionAdmin(OperateMixin, admin.ModelAdmin):
     def sync_leverage(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for subscription in queryset.select_related("primary_account", "hedge_account"):
             try:
-                result = leverage_sync(subscription=subscription)
+                result = leverage_sync(subscription=subscription, actor=staff(request))
             except LeverageSyncFailed as failure:
                 self.message_user(request, f"{subscription}: {failure}", messages.ERROR)
             else:
@@ -169,7 +200,7 @@ class SubscriptionAdmin(OperateMixin, admin.ModelAdmin):
     def check_accounts(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for subscription in queryset.select_related("primary_account", "hedge_account"):
             for role, account in (("primary", subscription.primary_account), ("hedge", subscription.hedge_account)):
-                result = account_check(account=account, symbol=subscription.symbol)
+                result = account_check(account=account, symbol=subscription.symbol, actor=staff(request))
                 level = messages.SUCCESS if result.ok else messages.ERROR
                 self.message_user(request, f"{subscription} {role} {account}: {result.message}", level)
 
@@ -264,13 +295,14 @@ class MarketSnapshotAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(AuditedDeleteMixin, admin.ModelAdmin):
     list_display = ("created_at", "user", "level", "short_message", "dismissed")
     list_filter = ("level", "dismissed")
     search_fields = ("message", "user__username")
     list_select_related = ("user",)
     fields = ("user", "level", "message", "execution", "subscription", "created_at", "dismissed")
-    readonly_fields = ("user", "level", "message", "execution", "subscription", "created_at")
+    # Dismissed too: the dismiss action goes through the service (and the audit trail).
+    readonly_fields = ("user", "level", "message", "execution", "subscription", "created_at", "dismissed")
     actions = ("dismiss",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -285,12 +317,12 @@ class NoticeAdmin(admin.ModelAdmin):
         from arbitrage.services.web_support import notice_dismiss
 
         for notice in queryset:
-            notice_dismiss(notice=notice)
+            notice_dismiss(notice=notice, actor=staff(request))
         self.message_user(request, f"Dismissed {len(queryset)} notice(s).", messages.SUCCESS)
 
 
 @admin.register(KillSwitch)
-class KillSwitchAdmin(admin.ModelAdmin):
+class KillSwitchAdmin(AuditedDeleteMixin, admin.ModelAdmin):
     list_display = ("user", "engaged", "changed_at")
     list_filter = ("engaged",)
     search_fields = ("user__username",)
@@ -303,17 +335,17 @@ class KillSwitchAdmin(admin.ModelAdmin):
         return False  # a user's row appears when they first use their kill switch
 
     def save_model(self, request: HttpRequest, obj: KillSwitch, form, change: bool) -> None:
-        kill_switch_set(user=obj.user, engaged=obj.engaged)
+        kill_switch_set(user=obj.user, engaged=obj.engaged, actor=staff(request))
 
     @admin.action(description="Engage for the selected users", permissions=["change"])
     def engage(self, request: HttpRequest, queryset: QuerySet[KillSwitch]) -> None:
         for row in queryset.select_related("user"):
-            kill_switch_set(user=row.user, engaged=True)
+            kill_switch_set(user=row.user, engaged=True, actor=staff(request))
 
     @admin.action(description="Release for the selected users", permissions=["change"])
     def release(self, request: HttpRequest, queryset: QuerySet[KillSwitch]) -> None:
         for row in queryset.select_related("user"):
-            kill_switch_set(user=row.user, engaged=False)
+            kill_switch_set(user=row.user, engaged=False, actor=staff(request))
 
 
 @admin.register(Installation)
@@ -329,7 +361,28 @@ class InstallationAdmin(admin.ModelAdmin):
         return False  # deleting it would change the client-order-id prefix under live orders
 
     def save_model(self, request: HttpRequest, obj: Installation, form, change: bool) -> None:
-        trading_halt_set(engaged=obj.trading_halted)
+        trading_halt_set(engaged=obj.trading_halted, actor=staff(request))
+
+
+# --- The audit trail ----------------------------------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(AuditedDeleteMixin, admin.ModelAdmin):
+    list_display = ("at", "action", "actor_username", "via", "address", "object_type", "object_text", "owner_username")
+    list_filter = ("action", "via")
+    search_fields = ("actor_username", "owner_username", "object_text", "address", "detail")
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
 
 
 # --- Third-party admins: their actions declare no permission, so "view" alone would run them ---------------------

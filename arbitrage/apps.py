@@ -7,15 +7,15 @@ class ArbitrageConfig(AppConfig):
     verbose_name = "Funding arbitrage"
 
     def ready(self) -> None:
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
         from django_q.signals import post_spawn
 
-        from arbitrage import checks  # noqa: F401 (registers the system checks)
+        from arbitrage import (
+            checks,  # noqa: F401 (registers the system checks)
+            receivers,
+        )
 
-        post_spawn.connect(_worker_started, dispatch_uid="fundarb-demo-login-guard")
-
-
-def _worker_started(sender, proc_name: str, **kwargs) -> None:
-    """Each django-q2 worker process as it starts (a bare `manage.py qcluster` too, not only run_stack's)."""
-    from arbitrage.services.demo import demo_login_guard_at_start
-
-    demo_login_guard_at_start(f"worker {proc_name}")
+        user_login_failed.connect(receivers.login_failed, dispatch_uid="fundarb-audit-login-failed")
+        user_locked_out.connect(receivers.locked_out, dispatch_uid="fundarb-audit-locked-out")
+        post_spawn.connect(receivers.worker_started, dispatch_uid="fundarb-demo-login-guard")

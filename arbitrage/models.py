@@ -371,3 +371,86 @@ class Installation(models.Model):
     def current(cls) -> Installation:
         installation, _ = cls.objects.get_or_create(singleton=True)
         return installation
+
+
+class AuditVia(models.TextChoices):
+    WEB = "web", "Web"
+    ADMIN = "admin", "Admin"
+    COMMAND = "command", "Command"
+    SYSTEM = "system", "System"
+
+
+class AuditAction(models.TextChoices):
+    ACCOUNT_ADDED = "account_added", "Exchange account added"
+    ACCOUNT_CHANGED = "account_changed", "Exchange account changed"
+    KEY_CHANGED = "key_changed", "API key or secret replaced"
+    ACCOUNT_DELETED = "account_deleted", "Exchange account deleted"
+    ACCOUNT_CHECKED = "account_checked", "Connection tested with the key"
+    KEYS_ROTATED = "keys_rotated", "Stored secrets re-encrypted (key rotation)"
+    KILL_SWITCH_ENGAGED = "kill_switch_engaged", "Kill switch engaged"
+    KILL_SWITCH_RELEASED = "kill_switch_released", "Kill switch released"
+    HALT_ENGAGED = "halt_engaged", "Trading halted for every user"
+    HALT_RELEASED = "halt_released", "Trading resumed for every user"
+    LEVERAGE_SYNCED = "leverage_synced", "Leverage synced by hand"
+    SUBSCRIPTION_PAUSED = "subscription_paused", "Subscription paused"
+    SUBSCRIPTION_RESUMED = "subscription_resumed", "Subscription resumed"
+    NOTICE_DISMISSED = "notice_dismissed", "Notice dismissed"
+    ADMIN_DELETED = "admin_deleted", "Deleted in the admin"
+    LOGIN_FAILED = "login_failed", "Failed login"
+    LOCKED_OUT = "locked_out", "Login locked out"
+    DEMO_LOGIN_DISABLED = "demo_login_disabled", "Published demo login disabled"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ValueError("audit events are append-only: rows are never updated")
+
+    update.queryset_only = True
+
+
+class AuditEvent(models.Model):
+    """Who did what security-relevant, when, from where, to whose object. Append-only: a row is written once and
+    never changed (only a superuser may delete rows, in the admin). Names are kept as text so the trail outlives
+    the users; nothing secret is ever written here.
+
+    Deleting a user sets its foreign keys to NULL through the base manager, which the append-only queryset does
+    not replace: the kept usernames still say who it was.
+    """
+
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True, help_text="The actor as shown (kept as text)")
+    via = models.CharField(max_length=8, choices=AuditVia.choices)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=24, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=40, blank=True)
+    object_text = models.CharField(max_length=200, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    owner_username = models.CharField(max_length=150, blank=True, help_text="Whose object (or attempted login)")
+    detail = models.TextField(blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=AuditAction.values), name="audit_action_known"),
+            models.CheckConstraint(condition=Q(via__in=AuditVia.values), name="audit_via_known"),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "-at"], name="audit_owner_at"),
+            models.Index(fields=["action", "owner_username", "at"], name="audit_action_username_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S}Z {self.get_action_display()} {self.object_text}".rstrip()
+
+    def save(self, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("audit events are append-only: an existing row is never changed")
+        super().save(**{**kwargs, "force_insert": True})

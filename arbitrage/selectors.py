@@ -146,3 +146,13 @@ def pnl_cumulative_for_user(*, user, limit: int = PNL_CHART_POINTS) -> list[PnlP
         price += p or 0
         points.append(PnlPoint(at=at, funding=funding, fees=fees, price=price))
     return points
+
+
+# --- The audit trail (issue 12) -----------------------------------------------------------------------------------
+
+from arbitrage.models import AuditEvent  # noqa: E402
+
+
+def audit_events_for_owner(*, user) -> QuerySet[AuditEvent]:
+    """What happened to the user's objects and on their username, newest first: their Activity page."""
+    return AuditEvent.objects.filter(owner=user).order_by("-at", "-pk")

@@ -22,4 +22,5 @@ urlpatterns = [
     path("executions/", views.execution_list, name="execution_list"),
     path("executions/<int:pk>/", views.execution_detail, name="execution_detail"),
     path("scanner/", views.funding_scanner, name="funding_scanner"),
+    path("activity/", views.activity_list, name="activity_list"),
 ]

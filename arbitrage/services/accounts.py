@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.deletion import ProtectedError
 
-from arbitrage.models import AccountEnvironment, Exchange, ExchangeAccount, Subscription
+from arbitrage.models import AccountEnvironment, AuditAction, Exchange, ExchangeAccount, Subscription
 from arbitrage.services import clock
+from arbitrage.services.audit import Actor, audit_record
 from arbitrage.services.clients import client_for_account
 from arbitrage.services.venue_targets import account_target_problem, base_url_clean
 from exchanges.base import ClockSync, KeyPermissions, PositionMode, Venue
@@ -57,6 +58,7 @@ def account_create(
     api_secret: str,
     environment: str = AccountEnvironment.MAINNET,
     base_url: str = "",
+    actor: Actor | None = None,
 ) -> ExchangeAccount:
     account = ExchangeAccount(
         owner=owner,
@@ -73,9 +75,15 @@ def account_create(
     try:
         with transaction.atomic():
             account.save()
+            audit_record(actor=actor, action=AuditAction.ACCOUNT_ADDED, obj=account, detail=_where(account))
     except IntegrityError:
         raise ValidationError({"label": f"You already have an account labelled '{account.label}'."}) from None
     return account
+
+
+def _where(account: ExchangeAccount) -> str:
+    own_url = f", base URL {account.base_url}" if account.base_url else ""
+    return f"{account.venue.label}, {account.get_environment_display()}{own_url}"
 
 
 def account_update(
@@ -86,8 +94,11 @@ def account_update(
     base_url: str = "",
     api_key: str = "",
     api_secret: str = "",
+    actor: Actor | None = None,
 ) -> ExchangeAccount:
     """Change an account. Blank key or secret fields keep the stored ones (secrets are write-only)."""
+    before = _where(account)
+    old_label = account.label
     account.label = _clean_label(label)
     account.base_url = _clean_target(account.exchange, environment, base_url)
     account.environment = environment
@@ -99,13 +110,27 @@ def account_update(
     if ExchangeAccount.objects.filter(owner_id=account.owner_id, label=account.label).exclude(pk=account.pk).exists():
         raise ValidationError({"label": f"You already have an account labelled '{account.label}'."})
     account.last_check_ok = None
-    account.save()
+    changes = [f"{name} replaced" for name, given in (("API key", api_key), ("API secret", api_secret)) if given]
+    if account.label != old_label:
+        changes.append(f"label {old_label!r} -> {account.label!r}")
+    if _where(account) != before:
+        changes.append(f"{before} -> {_where(account)}")
+    with transaction.atomic():
+        account.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.KEY_CHANGED if api_key or api_secret else AuditAction.ACCOUNT_CHANGED,
+            obj=account,
+            detail="; ".join(changes) or "saved without changes",
+        )
     return account
 
 
-def account_delete(*, account: ExchangeAccount) -> None:
+def account_delete(*, account: ExchangeAccount, actor: Actor | None = None) -> None:
     try:
-        account.delete()
+        with transaction.atomic():
+            audit_record(actor=actor, action=AuditAction.ACCOUNT_DELETED, obj=account, detail=_where(account))
+            account.delete()
     except ProtectedError:
         used = Subscription.objects.filter(primary_account=account) | Subscription.objects.filter(hedge_account=account)
         ids = ", ".join(f"#{pk}" for pk in used.values_list("pk", flat=True)[:5])
@@ -126,7 +151,7 @@ class AccountCheck:
         return self.permissions.warnings if self.permissions else []
 
 
-def account_check(*, account: ExchangeAccount, symbol: str = "BTCUSDT") -> AccountCheck:
+def account_check(*, account: ExchangeAccount, symbol: str = "BTCUSDT", actor: Actor | None = None) -> AccountCheck:
     """Connect with the stored key: clock offset, position mode, margin, key permissions. Stores the outcome.
 
     An account the base-URL rules refuse is not contacted: the check fails with the reason."""
@@ -138,6 +163,8 @@ def account_check(*, account: ExchangeAccount, symbol: str = "BTCUSDT") -> Accou
         last_check_message=result.message,
         can_withdraw=result.permissions.can_withdraw if result.permissions else account.can_withdraw,
     )
+    outcome = "ok" if result.ok else "failed"
+    audit_record(actor=actor, action=AuditAction.ACCOUNT_CHECKED, obj=account, detail=f"{outcome}: {result.message}")
     return result
 
 

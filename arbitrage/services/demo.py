@@ -16,8 +16,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
 
-from arbitrage.models import ExchangeAccount, Subscription
+from arbitrage.models import AuditAction, ExchangeAccount, Subscription
 from arbitrage.services.accounts import account_create
+from arbitrage.services.audit import Actor, audit_record
 from arbitrage.services.snapshot import market_snapshot_refresh
 from arbitrage.services.subscriptions import SubscriptionInput, subscription_create
 from exchanges.base import Venue
@@ -113,6 +114,7 @@ def demo_login_guard() -> bool:
         return False
     if not users.filter(pk=user.pk, is_active=True).update(is_active=False):
         return False
+    audit_record(actor=Actor.SYSTEM, action=AuditAction.DEMO_LOGIN_DISABLED, obj=user, detail="demo mode is off")
     logger.warning(
         "demo mode is off: disabled user %r, whose password is the published demo password; give it another "
         "password and re-activate it in the admin, or delete it",

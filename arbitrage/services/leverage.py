@@ -9,8 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from arbitrage.models import ExchangeAccount, Subscription
+from arbitrage.models import AuditAction, ExchangeAccount, Subscription
 from arbitrage.services import clock
+from arbitrage.services.audit import Actor, audit_record
 from arbitrage.services.clients import client_for_account
 from arbitrage.services.parallel import Outcome, run_parallel
 from arbitrage.services.venue_targets import account_target_problem
@@ -139,8 +140,11 @@ def leverage_sync_accounts(
     return LeverageSyncResult(leverage=leverage, venues=tuple(venues), elapsed=clock.clock.time() - started)
 
 
-def leverage_sync(*, subscription: Subscription, leverage: int | None = None) -> LeverageSyncResult:
-    """Sync a subscription's leverage (or ``leverage``, saved on success) on both venues. Status is not changed.
+def leverage_sync(
+    *, subscription: Subscription, leverage: int | None = None, actor: Actor | None = None
+) -> LeverageSyncResult:
+    """Sync a subscription's leverage (or ``leverage``, saved on success) on both venues, by hand (the executor
+    uses ``leverage_sync_accounts``). Status is not changed.
 
     Raises ``LeverageSyncFailed`` (with every venue's reason) when either venue fails or disagrees, and without
     sending anything when the base-URL rules refuse either account.
@@ -148,13 +152,13 @@ def leverage_sync(*, subscription: Subscription, leverage: int | None = None) ->
     target = subscription.leverage if leverage is None else leverage
     accounts = (subscription.primary_account, subscription.hedge_account)
     problems = [account_target_problem(account) for account in accounts]
-    if any(problems):
-        raise LeverageSyncFailed(_refused(target, accounts, problems))
-    result = leverage_sync_accounts(
-        symbol=subscription.symbol,
-        leverage=target,
-        accounts=accounts,
+    result = (
+        _refused(target, accounts, problems)
+        if any(problems)
+        else leverage_sync_accounts(symbol=subscription.symbol, leverage=target, accounts=accounts)
     )
+    outcome = f"{target}x confirmed on both venues" if result.ok else f"{target}x failed: {result.reason}"
+    audit_record(actor=actor, action=AuditAction.LEVERAGE_SYNCED, obj=subscription, detail=outcome)
     if not result.ok:
         raise LeverageSyncFailed(result)
     fields = {"leverage_synced_at": clock.now()}

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import ExpressionWrapper, F, Model, TextField, Value
 
 from arbitrage.crypto import EncryptedTextField, SecretUnreadable, rotate
+from arbitrage.models import AuditAction
+from arbitrage.services.audit import Actor, audit_record
 
 _RAW = "_rotation_raw_ciphertext"
 
@@ -32,7 +34,7 @@ def _raw(model: type[Model], attname: str):
 
 
 @transaction.atomic
-def secrets_rotate() -> int:
+def secrets_rotate(*, actor: Actor | None = None) -> int:
     """Re-encrypt, under the first configured key, every EncryptedTextField value written under another key.
 
     Returns how many values were re-encrypted. Idempotent: a value already under the first key is left alone, so
@@ -65,4 +67,5 @@ def secrets_rotate() -> int:
                 .filter(pk=pk, **{_RAW: token})
                 .update(**{attname: Value(new_token, output_field=TextField())})
             )
+    audit_record(actor=actor, action=AuditAction.KEYS_ROTATED, detail=f"re-encrypted {rotated} value(s)")
     return rotated

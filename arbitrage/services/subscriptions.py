@@ -19,6 +19,7 @@ from arbitrage.models import (
     MAX_CLOSE_DELAY_SECONDS,
     MAX_LEAD_SECONDS,
     TERMINAL_STATUSES,
+    AuditAction,
     Direction,
     ExchangeAccount,
     Installation,
@@ -27,6 +28,7 @@ from arbitrage.models import (
     SubscriptionStatus,
 )
 from arbitrage.services import clock
+from arbitrage.services.audit import Actor, audit_record
 from arbitrage.services.market import LimitsUnavailable, symbol_limits
 from arbitrage.services.venue_targets import account_target_problem, accounts_target_problem
 from exchanges.base import round_down
@@ -193,13 +195,15 @@ def subscription_update(*, subscription: Subscription, data: SubscriptionInput) 
     return subscription
 
 
-def subscription_pause(*, subscription: Subscription) -> None:
+def subscription_pause(*, subscription: Subscription, actor: Actor | None = None) -> None:
     """Effective before the next trigger: the trigger's compare-and-set re-checks the status."""
-    Subscription.objects.filter(pk=subscription.pk).update(status=SubscriptionStatus.PAUSED)
+    with transaction.atomic():
+        Subscription.objects.filter(pk=subscription.pk).update(status=SubscriptionStatus.PAUSED)
+        audit_record(actor=actor, action=AuditAction.SUBSCRIPTION_PAUSED, obj=subscription)
     subscription.status = SubscriptionStatus.PAUSED
 
 
-def subscription_resume(*, subscription: Subscription) -> None:
+def subscription_resume(*, subscription: Subscription, actor: Actor | None = None) -> None:
     problem = accounts_target_problem((subscription.primary_account, subscription.hedge_account))
     if problem:
         raise ValidationError(problem)
@@ -210,6 +214,7 @@ def subscription_resume(*, subscription: Subscription) -> None:
             exclude_pk=subscription.pk,
         )
         Subscription.objects.filter(pk=subscription.pk).update(status=SubscriptionStatus.ACTIVE, last_error="")
+        audit_record(actor=actor, action=AuditAction.SUBSCRIPTION_RESUMED, obj=subscription)
     subscription.status, subscription.last_error = SubscriptionStatus.ACTIVE, ""
 
 
@@ -222,14 +227,20 @@ def subscription_delete(*, subscription: Subscription) -> None:
     subscription.delete()
 
 
-def kill_switch_set(*, user, engaged: bool) -> None:
+def kill_switch_set(*, user, engaged: bool, actor: Actor | None = None) -> None:
     """'Pause everything' for one user: no trigger fires while it is engaged."""
-    KillSwitch.objects.update_or_create(user=user, defaults={"engaged": engaged})
+    with transaction.atomic():
+        switch, _ = KillSwitch.objects.update_or_create(user=user, defaults={"engaged": engaged})
+        action = AuditAction.KILL_SWITCH_ENGAGED if engaged else AuditAction.KILL_SWITCH_RELEASED
+        audit_record(actor=actor, action=action, obj=switch, owner=user)
 
 
-def trading_halt_set(*, engaged: bool) -> None:
-    """The kill switch for every user (staff only; the caller checks)."""
+def trading_halt_set(*, engaged: bool, actor: Actor | None = None) -> None:
+    """The kill switch for every user (staff with change_installation; the caller checks)."""
     installation = Installation.current()
-    Installation.objects.filter(pk=installation.pk).update(
-        trading_halted=engaged, trading_halted_changed_at=clock.now()
-    )
+    with transaction.atomic():
+        Installation.objects.filter(pk=installation.pk).update(
+            trading_halted=engaged, trading_halted_changed_at=clock.now()
+        )
+        action = AuditAction.HALT_ENGAGED if engaged else AuditAction.HALT_RELEASED
+        audit_record(actor=actor, action=action, obj=installation)

@@ -9,13 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from arbitrage.models import Exchange, MarketSnapshot, Notice
+from django.db import transaction
+
+from arbitrage.models import AuditAction, Exchange, MarketSnapshot, Notice
 from arbitrage.selectors import snapshots_by_symbol
 from arbitrage.services import spreads
+from arbitrage.services.audit import Actor, audit_record
 
 
-def notice_dismiss(*, notice: Notice) -> None:
-    Notice.objects.filter(pk=notice.pk).update(dismissed=True)
+def notice_dismiss(*, notice: Notice, actor: Actor | None = None) -> None:
+    with transaction.atomic():
+        Notice.objects.filter(pk=notice.pk).update(dismissed=True)
+        audit_record(actor=actor, action=AuditAction.NOTICE_DISMISSED, obj=notice)
     notice.dismissed = True
 
 

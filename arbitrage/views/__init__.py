@@ -2,6 +2,7 @@
 except the explicit "test connection" and "sync leverage now" actions and form submissions that check live limits."""
 
 from arbitrage.views.accounts import account_check, account_create, account_delete, account_edit, account_list
+from arbitrage.views.activity import activity_list
 from arbitrage.views.dashboard import dashboard, kill_switch, notice_dismiss, trading_halt
 from arbitrage.views.executions import execution_detail, execution_list
 from arbitrage.views.scanner import funding_scanner
@@ -21,6 +22,7 @@ __all__ = [
     "account_delete",
     "account_edit",
     "account_list",
+    "activity_list",
     "dashboard",
     "execution_detail",
     "execution_list",

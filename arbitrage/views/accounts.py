@@ -14,6 +14,7 @@ from arbitrage.services.accounts import account_check as account_check_service
 from arbitrage.services.accounts import account_create as account_create_service
 from arbitrage.services.accounts import account_delete as account_delete_service
 from arbitrage.services.accounts import account_update
+from arbitrage.services.audit import Actor
 from arbitrage.views.common import owned_or_404, plain_errors
 
 
@@ -27,7 +28,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
     form = AccountCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            account = account_create_service(owner=request.user, **form.cleaned_data)
+            account = account_create_service(owner=request.user, actor=Actor.from_request(request), **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -41,7 +42,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = AccountUpdateForm.for_account(account, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            account_update(account=account, **form.cleaned_data)
+            account_update(account=account, actor=Actor.from_request(request), **form.cleaned_data)
         except ValidationError as error:
             apply_service_errors(form, error)
             # account_update may have set attributes before failing: show the stored row, not the rejected input.
@@ -57,7 +58,7 @@ def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
     account = owned_or_404(account_for_user, request, pk)
     if request.method == "POST":
         try:
-            account_delete_service(account=account)
+            account_delete_service(account=account, actor=Actor.from_request(request))
         except ValidationError as error:
             messages.error(request, plain_errors(error))
         else:
@@ -74,5 +75,5 @@ def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def account_check(request: HttpRequest, pk: int) -> HttpResponse:
     """Connects to the venue with the stored key (the one page action that calls a venue on purpose)."""
     account = owned_or_404(account_for_user, request, pk)
-    result = account_check_service(account=account)
+    result = account_check_service(account=account, actor=Actor.from_request(request))
     return render(request, "arbitrage/account_check.html", {"nav": "accounts", "account": account, "result": result})

@@ -21,6 +21,7 @@ from arbitrage.selectors import (
     snapshots_for_symbols,
     subscriptions_of_user,
 )
+from arbitrage.services.audit import Actor
 from arbitrage.services.subscriptions import kill_switch_set, trading_halt_set
 from arbitrage.services.web_support import notice_dismiss as notice_dismiss_service
 from arbitrage.services.web_support import rate_per_8h
@@ -75,7 +76,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def notice_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
-    notice_dismiss_service(notice=owned_or_404(notice_for_user, request, pk))
+    notice_dismiss_service(notice=owned_or_404(notice_for_user, request, pk), actor=Actor.from_request(request))
     return redirect("dashboard")
 
 
@@ -91,7 +92,7 @@ def kill_switch(request: HttpRequest) -> HttpResponse:
     if engaged is None:
         messages.error(request, "Kill switch: send engaged=1 or engaged=0.")
     else:
-        kill_switch_set(user=request.user, engaged=engaged)
+        kill_switch_set(user=request.user, engaged=engaged, actor=Actor.from_request(request))
         if engaged:
             messages.warning(request, "Kill switch engaged: none of your subscriptions will open a position.")
         else:
@@ -109,7 +110,7 @@ def trading_halt(request: HttpRequest) -> HttpResponse:
     if engaged is None:
         messages.error(request, "Trading halt: send engaged=1 or engaged=0.")
     else:
-        trading_halt_set(engaged=engaged)
+        trading_halt_set(engaged=engaged, actor=Actor.from_request(request))
         if engaged:
             messages.warning(request, "Trading halted for every user.")
         else:

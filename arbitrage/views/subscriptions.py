@@ -12,6 +12,7 @@ from arbitrage.forms import SubscriptionForm, apply_service_errors
 from arbitrage.models import Exchange
 from arbitrage.selectors import accounts_of_user, subscription_for_user, subscriptions_of_user
 from arbitrage.services import subscriptions as service
+from arbitrage.services.audit import Actor
 from arbitrage.services.leverage import LeverageSyncFailed, leverage_sync
 from arbitrage.views.common import owned_or_404, plain_errors
 
@@ -80,7 +81,7 @@ def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def subscription_pause(request: HttpRequest, pk: int) -> HttpResponse:
     subscription = owned_or_404(subscription_for_user, request, pk)
-    service.subscription_pause(subscription=subscription)
+    service.subscription_pause(subscription=subscription, actor=Actor.from_request(request))
     messages.success(request, f"Paused {subscription}: it will not open a position until resumed.")
     return redirect("subscription_list")
 
@@ -89,7 +90,7 @@ def subscription_pause(request: HttpRequest, pk: int) -> HttpResponse:
 def subscription_resume(request: HttpRequest, pk: int) -> HttpResponse:
     subscription = owned_or_404(subscription_for_user, request, pk)
     try:
-        service.subscription_resume(subscription=subscription)
+        service.subscription_resume(subscription=subscription, actor=Actor.from_request(request))
     except ValidationError as error:
         messages.error(request, f"Could not resume {subscription}: {plain_errors(error)}")
     else:
@@ -117,7 +118,7 @@ def subscription_sync_leverage(request: HttpRequest, pk: int) -> HttpResponse:
     """Sets the leverage on both venues now (in parallel) and shows each venue's answer and timing."""
     subscription = owned_or_404(subscription_for_user, request, pk)
     try:
-        result = leverage_sync(subscription=subscription)
+        result = leverage_sync(subscription=subscription, actor=Actor.from_request(request))
     except LeverageSyncFailed as failure:
         result = failure.result
     context = {"nav": "subscriptions", "subscription": subscription, "result": result}

@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from arbitrage.models import (
+    AuditEvent,
     ExchangeAccount,
     Execution,
     ExecutionEvent,
@@ -202,6 +203,7 @@ def test_no_key_or_secret_leaks_anywhere(
         *Notice.objects.values_list("message", flat=True),
         *Subscription.objects.values_list("last_error", flat=True),
         *ExchangeAccount.objects.values_list("last_check_message", "api_key_hint", "label", "base_url"),
+        *AuditEvent.objects.values_list("actor_username", "object_text", "owner_username", "detail"),
     ]
     assert Notice.objects.exists() and mail.outbox, "the failing execution should have notified its owner"
     mails = [f"{m.subject}\n{m.body}\n{m.alternatives}" for m in mail.outbox]

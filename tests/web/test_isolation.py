@@ -34,6 +34,7 @@ NO_ID_URLS = {
     "account_create",
     "execution_list",
     "funding_scanner",
+    "activity_list",
 }
 
 

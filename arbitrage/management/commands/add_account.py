@@ -16,6 +16,7 @@ from django.core.management.base import CommandError, CommandParser
 from arbitrage.management.commands._common import OperatorCommand, read_secret, user_named, validation_message
 from arbitrage.models import AccountEnvironment, Exchange
 from arbitrage.services.accounts import account_create
+from arbitrage.services.audit import Actor
 
 FLAGS = {
     "exchange": "--exchange",
@@ -50,6 +51,7 @@ class Command(OperatorCommand):
                 api_secret=secret,
                 environment=options["environment"],
                 base_url=options["base_url"],
+                actor=Actor.command("add_account"),
             )
         except ValidationError as exc:
             raise CommandError(validation_message(exc, FLAGS)) from None

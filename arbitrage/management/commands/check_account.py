@@ -15,6 +15,7 @@ from django.core.management.base import CommandError, CommandParser
 from arbitrage.management.commands._common import OperatorCommand, account_by_ref, one_line, user_named
 from arbitrage.reports import account_check_lines
 from arbitrage.services.accounts import account_check
+from arbitrage.services.audit import Actor
 
 
 class Command(OperatorCommand):
@@ -27,7 +28,7 @@ class Command(OperatorCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         user = user_named(options["user"]) if options["user"] is not None else None
         account = account_by_ref("ACCOUNT", options["account"], user=user)
-        check = account_check(account=account)
+        check = account_check(account=account, actor=Actor.command("check_account"))
         self.stdout.write(f"account #{account.pk} {account.label} ({account.venue.label}, {account.environment})")
         self.stdout.write("\n".join(account_check_lines(check)))
         if not check.ok:

@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 
 from arbitrage.crypto import SecretUnreadable
 from arbitrage.management.commands._common import OperatorCommand
+from arbitrage.services.audit import Actor
 from arbitrage.services.secrets import secrets_rotate
 
 
@@ -21,7 +22,7 @@ class Command(OperatorCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            count = secrets_rotate()
+            count = secrets_rotate(actor=Actor.command("rotate_encryption_keys"))
         except SecretUnreadable as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"re-encrypted {count} secret value(s) with the first key of FIELD_ENCRYPTION_KEYS")

@@ -20,6 +20,7 @@ from arbitrage.management.commands._common import (
     user_named,
 )
 from arbitrage.reports import leverage_sync_lines
+from arbitrage.services.audit import Actor
 from arbitrage.services.leverage import LeverageSyncFailed, leverage_sync
 
 # The Subscription check constraint's range: a value outside it could be set on the venues but never saved.
@@ -46,7 +47,7 @@ class Command(OperatorCommand):
         user = user_named(options["user"]) if options["user"] is not None else None
         subscription = subscription_by_id("SUBSCRIPTION", options["subscription"], user=user)
         try:
-            result = leverage_sync(subscription=subscription, leverage=leverage)
+            result = leverage_sync(subscription=subscription, leverage=leverage, actor=Actor.command("sync_leverage"))
         except LeverageSyncFailed as exc:
             self.stdout.write("\n".join(leverage_sync_lines(exc.result)))
             raise CommandError(f"subscription #{subscription.pk}: {one_line(str(exc))}") from None

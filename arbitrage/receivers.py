@@ -1,0 +1,32 @@
+"""What the app does when Django, django-axes or django-q2 announce something: a few lines each."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from arbitrage.models import AuditAction
+from arbitrage.services.audit import login_failure_record
+
+
+def login_failed(sender, credentials: dict, request=None, **kwargs) -> None:
+    """Django's user_login_failed: the attempted username only (Django has already masked the password)."""
+    login_failure_record(request=request, username=str(credentials.get("username") or ""))
+
+
+def locked_out(sender, request, username: str | None = None, ip_address: str | None = None, **kwargs) -> None:
+    """django-axes' user_locked_out: this (username, address) pair may not log in for the cool-off."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    login_failure_record(
+        request=request,
+        username=username or "",
+        action=AuditAction.LOCKED_OUT,
+        detail=f"{settings.AXES_FAILURE_LIMIT} failures in a row from this address: it may not log in as this user "
+        f"for {minutes} minutes",
+    )
+
+
+def worker_started(sender, proc_name: str, **kwargs) -> None:
+    """django-q2's post_spawn, in each worker process as it starts (a bare `manage.py qcluster` too)."""
+    from arbitrage.services.demo import demo_login_guard_at_start
+
+    demo_login_guard_at_start(f"worker {proc_name}")
