@@ -397,6 +397,7 @@ class AuditAction(models.TextChoices):
     NOTICE_DISMISSED = "notice_dismissed", "Notice dismissed"
     ADMIN_DELETED = "admin_deleted", "Deleted in the admin"
     LOGIN_FAILED = "login_failed", "Failed login"
+    LOGIN_REFUSED = "login_refused", "Login refused (locked out)"
     LOCKED_OUT = "locked_out", "Login locked out"
     DEMO_LOGIN_DISABLED = "demo_login_disabled", "Published demo login disabled"
 

@@ -6,11 +6,40 @@ from django.conf import settings
 
 from arbitrage.models import AuditAction
 from arbitrage.services.audit import login_failure_record
+from arbitrage.services.logins import username_lock
 
 
 def login_failed(sender, credentials: dict, request=None, **kwargs) -> None:
-    """Django's user_login_failed: the attempted username only (Django has already masked the password)."""
-    login_failure_record(request=request, username=str(credentials.get("username") or ""))
+    """Django's user_login_failed: the attempted username only (Django has already masked the password).
+
+    A wrong password is a failed login, and counts towards the username's cap; an attempt a lockout refused before
+    any password was checked is recorded as refused."""
+    username = str(credentials.get("username") or "")
+    if not getattr(request, "fundarb_password_checked", False):
+        lock = getattr(request, "fundarb_username_lock", None)
+        why = (
+            str(lock)
+            if lock is not None
+            else "this address is locked out for this username (too many failures in a row)"
+        )
+        login_failure_record(request=request, username=username, action=AuditAction.LOGIN_REFUSED, detail=why)
+        return
+    login_failure_record(request=request, username=username)
+    lock = username_lock(username=username)
+    if lock is not None and lock.failures == settings.LOGIN_USERNAME_FAILURE_LIMIT:
+        login_failure_record(
+            request=request,
+            username=username,
+            action=AuditAction.LOCKED_OUT,
+            detail=str(lock),
+        )
+
+
+def logged_in(sender, request, user, **kwargs) -> None:
+    """Django's user_logged_in: this browser is now one the user logs in with (LoginThrottleMiddleware sets the
+    cookie on the response)."""
+    if request is not None:
+        request.fundarb_logged_in = user
 
 
 def locked_out(sender, request, username: str | None = None, ip_address: str | None = None, **kwargs) -> None:

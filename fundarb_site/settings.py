@@ -106,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The per-username login cap's page, and the known-device cookie set on each successful login.
+    "arbitrage.middleware.LoginThrottleMiddleware",
     # Last, as django-axes documents: it turns a lockout flagged during authentication into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -159,9 +161,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# django-axes first: it refuses a locked-out (username, IP address) before any password is checked.
+# django-axes first: it refuses a locked-out (username, IP address) before any password is checked. Then the
+# per-username cap on slow guessing from many addresses (see "Login throttling" below), then the password check.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "arbitrage.backends.UsernameThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
@@ -218,6 +222,12 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Left at 0 behind a proxy, every visitor shares the proxy's address (lockouts then act per username).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "fundarb_site.middleware.client_ip_address"
+# On top of that, slow guessing spread over many addresses: once a username has this many failed password checks
+# within the (sliding) window, it may log in only from a browser that logged in as that user before (a signed
+# "known device" cookie, valid 90 days). So a spray from many addresses cannot lock the user out of the browsers
+# they already use; a new browser waits until the count drops below the limit.
+LOGIN_USERNAME_FAILURE_LIMIT = env.int("LOGIN_USERNAME_FAILURE_LIMIT", default=50)
+LOGIN_USERNAME_FAILURE_WINDOW = timedelta(seconds=env.int("LOGIN_USERNAME_FAILURE_WINDOW", default=24 * 3600))
 
 # --- Email (notifications to owners) ----------------------------------------------------------------------------
 # EMAIL_URL like smtp+tls://user:password@mail.example.com:587 ; the console backend prints mail to stdout.

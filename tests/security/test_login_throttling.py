@@ -1,16 +1,20 @@
-"""Login throttling (django-axes): 5 failures for one (username, IP address) lock that pair out for 15 minutes, on
-the login page and the admin's, with a page that says so; a success resets the count."""
+"""Login throttling: django-axes locks one (username, IP address) pair out for 15 minutes after 5 failures, on the
+login page and the admin's, with a page that says so, and a success resets the count; on top, 50 failures per
+username in 24 h (from any number of addresses) refuse browsers that never logged in as that user."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from arbitrage.models import AuditAction, AuditEvent
+from arbitrage.services.clock import use_clock
+from arbitrage.services.logins import KNOWN_DEVICE_COOKIE, known_device
 from fundarb_site.middleware import client_ip_address
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +133,131 @@ def test_login_with_the_test_client_login_helper_is_refused_by_axes(client, user
 
     with pytest.raises(AxesBackendRequestParameterRequired):
         client.login(username="alice", password=PASSWORD)
+
+
+# --- Slow guessing from many addresses: the per-username cap and the known-device rule -----------------------------
+
+LIMIT = 50
+
+
+def spray(times: int, *, username: str = "alice", url: str | None = None, first: int = 0) -> None:
+    """``times`` wrong passwords for ``username``, each from a browser and an address of its own."""
+    for n in range(first, first + times):
+        response = login(Client(), username=username, url=url, ip=f"10.77.{n // 200}.{n % 200 + 1}")
+        assert response.status_code in (200, 429), response.status_code
+
+
+class FrozenClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def time(self) -> float:
+        return self.at.timestamp()
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_settings_cap_slow_guessing_per_username_behind_axes():
+    """50 failures per username in 24 h by default; the cap sits between axes and the password check."""
+    assert settings.LOGIN_USERNAME_FAILURE_LIMIT == LIMIT
+    assert timedelta(hours=24) == settings.LOGIN_USERNAME_FAILURE_WINDOW
+    assert settings.AUTHENTICATION_BACKENDS == [
+        "axes.backends.AxesStandaloneBackend",
+        "arbitrage.backends.UsernameThrottleBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+
+
+def test_fifty_failures_from_fifty_addresses_refuse_a_new_browser_even_with_the_right_password(user):
+    """No address tripped axes, yet the username is capped: a browser never used by alice gets the lockout page
+    saying why and until when."""
+    spray(LIMIT)
+    stranger = Client()
+    response = login(stranger, password=PASSWORD, ip="10.99.0.1")
+    assert response.status_code == 429
+    html = response.content.decode()
+    assert "Login paused" in html and "from many addresses (50 in the last 24 hours)" in html
+    lifts = AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED).earliest("at").at + timedelta(hours=24)
+    assert f"Until {lifts:%Y-%m-%d %H:%M} UTC" in html and "logged in from before" in html
+    assert "_auth_user_id" not in stranger.session
+
+
+def test_forty_nine_failures_do_not_cap(user):
+    """The limit is 50."""
+    spray(LIMIT - 1)
+    assert login(Client(), password=PASSWORD, ip="10.99.0.1").status_code == 302
+
+
+def test_a_browser_alice_logged_in_with_before_still_logs_in(client, user):
+    """The spray cannot lock alice out of her own browser: its known-device cookie lets the right password in."""
+    assert login(client, password=PASSWORD).status_code == 302
+    client.post(reverse("logout"))  # the browser keeps its other cookies (client.logout() would drop them all)
+    spray(LIMIT + 10)
+    assert login(client, password=PASSWORD, ip="10.99.0.2").status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_the_known_device_cookie_is_signed_http_only_lax_and_lasts_90_days(client, user, other_user, settings):
+    """Set on every successful login; Secure with the session cookie (on when DEBUG is off)."""
+    settings.SESSION_COOKIE_SECURE = True
+    login(client, password=PASSWORD)
+    cookie = client.cookies[KNOWN_DEVICE_COOKIE]
+    assert cookie["httponly"] and cookie["secure"] and cookie["samesite"] == "Lax"
+    assert int(cookie["max-age"]) == 90 * 24 * 3600
+    assert known_device(cookie=cookie.value, username="alice")
+    assert not known_device(cookie=cookie.value[:-1] + ("A" if cookie.value[-1] != "A" else "B"), username="alice")
+    assert not known_device(cookie=cookie.value, username="bob")
+
+
+def test_another_users_or_a_forged_cookie_is_not_a_known_device(client, user, other_user):
+    """bob's browser is not alice's, and a made-up cookie is nothing."""
+    assert login(client, username="bob", password="bob-password-1").status_code == 302
+    client.post(reverse("logout"))
+    assert KNOWN_DEVICE_COOKIE in client.cookies
+    spray(LIMIT)
+    assert login(client, password=PASSWORD, ip="10.99.0.3").status_code == 429
+    forged = Client()
+    forged.cookies[KNOWN_DEVICE_COOKIE] = f"{user.pk}:forged:signature"
+    assert login(forged, password=PASSWORD, ip="10.99.0.4").status_code == 429
+
+
+def test_only_password_guesses_count_not_attempts_a_lockout_refused(user):
+    """60 attempts from one address: axes stops it after 5, and only those 5 guesses count towards the cap."""
+    one_browser = Client()
+    for _ in range(60):
+        login(one_browser, ip="10.88.0.1")
+    assert AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED).count() == 5
+    assert AuditEvent.objects.filter(action=AuditAction.LOGIN_REFUSED).count() == 55
+    assert login(Client(), password=PASSWORD, ip="10.88.0.2").status_code == 302
+
+
+def test_the_window_slides(user):
+    """Failures older than 24 h stop counting: half the spray a day ago no longer caps the username."""
+    start = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    with use_clock(FrozenClock(start)):
+        spray(LIMIT // 2)
+    with use_clock(FrozenClock(start + timedelta(hours=12))):
+        spray(LIMIT // 2, first=LIMIT)
+        assert login(Client(), password=PASSWORD, ip="10.99.0.5").status_code == 429
+    with use_clock(FrozenClock(start + timedelta(hours=24, seconds=1))):
+        assert login(Client(), password=PASSWORD, ip="10.99.0.6").status_code == 302
+
+
+def test_the_admin_login_is_capped_too(django_user_model):
+    """The admin's login form shares the cap and shows the same page."""
+    django_user_model.objects.create_superuser("root", "root@example.com", "root-password-1")
+    spray(LIMIT, username="root", url=reverse("admin:login"))
+    response = login(Client(), username="root", password="root-password-1", url=reverse("admin:login"), ip="10.99.0.7")
+    assert response.status_code == 429
+    assert "from many addresses" in response.content.decode()
+
+
+def test_the_cap_and_its_refusals_are_on_the_owners_trail(user):
+    """One 'locked out' row when the limit is reached; each refusal after it says why."""
+    spray(LIMIT)
+    login(Client(), password=PASSWORD, ip="10.99.0.8")
+    (locked,) = AuditEvent.objects.filter(action=AuditAction.LOCKED_OUT, owner=user)
+    assert "50 failed logins for this username in 24 h" in locked.detail
+    refused = AuditEvent.objects.get(action=AuditAction.LOGIN_REFUSED, owner=user)
+    assert refused.address == "10.99.0.8" and "refused until" in refused.detail
