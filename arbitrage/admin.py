@@ -368,21 +368,15 @@ class InstallationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(AuditedDeleteMixin, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyMixin, AuditedDeleteMixin, admin.ModelAdmin):
     list_display = ("at", "action", "actor_username", "via", "address", "object_type", "object_text", "owner_username")
     list_filter = ("action", "via")
     search_fields = ("actor_username", "owner_username", "object_text", "address", "detail")
     date_hierarchy = "at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
+        return request.user.is_active and request.user.is_superuser  # append-only for everybody else
 
 
 # --- Third-party admins: their actions declare no permission, so "view" alone would run them ---------------------

@@ -82,8 +82,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def venue_server(delay: float = 0.0) -> Iterator[VenueServer]:
-    server = VenueServer(delay)
+def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """``server`` answering on its own thread while the block runs."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -92,3 +92,9 @@ def venue_server(delay: float = 0.0) -> Iterator[VenueServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def venue_server(delay: float = 0.0) -> Iterator[VenueServer]:
+    with serving(VenueServer(delay)) as server:
+        yield server

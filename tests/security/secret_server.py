@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.exchanges.loopback import serving
+
 
 class SecretServer(ThreadingHTTPServer):
     daemon_threads = True
@@ -69,12 +71,5 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def secret_server() -> Iterator[SecretServer]:
-    server = SecretServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(SecretServer()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
