@@ -8,8 +8,10 @@ venue's spelling.
 from __future__ import annotations
 
 import enum
+import logging
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
@@ -69,6 +71,37 @@ class OrderStatus(enum.StrEnum):
         return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
 
 
+def order_status(
+    raw: str, known: Mapping[str, OrderStatus], *, filled: Decimal, logger: logging.Logger, venue: Venue
+) -> OrderStatus:
+    """``known[raw]``, or a live (not final) status for a value nobody mapped, with a warning naming it.
+
+    An unknown status must not fail the lookup: a failed lookup is retried as transient and would trap the caller
+    on an order that exists. Live is the safe guess: the caller keeps reading the position instead of concluding.
+    """
+    status = known.get(raw)
+    if status is not None:
+        return status
+    logger.warning("%s order status %r is not recognised; treating the order as live (not final)", venue.label, raw)
+    return OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.NEW
+
+
+def same_order(
+    echoed_client_id: object, echoed_order_id: object, client_order_id: str, exchange_order_id: str | None
+) -> bool:
+    """Whether a venue's order row is the order asked for: the client id always (case-insensitively, BingX
+    lowercases it), the venue's order id too when the caller knows it. Anything else is someone else's order."""
+    if echoed_client_id is None or str(echoed_client_id).lower() != client_order_id.lower():
+        return False
+    return exchange_order_id is None or str(echoed_order_id) == exchange_order_id
+
+
+def order_ids_text(client_order_id: str, exchange_order_id: str | None) -> str:
+    """The ids of an order lookup as a trader reads them in an error message."""
+    text = f"client order id {client_order_id!r}"
+    return f"{text} (order id {exchange_order_id})" if exchange_order_id else text
+
+
 @dataclass(frozen=True, repr=False)
 class Credentials:
     """An API key pair. The repr masks both halves so a stray log line cannot leak them."""
@@ -122,6 +155,18 @@ def round_down(quantity: Decimal, step: Decimal) -> Decimal:
     if step <= 0:
         return quantity
     return (quantity / step).to_integral_value(rounding=ROUND_DOWN) * step
+
+
+def common_step(*steps: Decimal) -> Decimal:
+    """The least quantity step every venue accepts: the least common multiple of their steps (notes §12: the
+    larger of 0.5 and 0.2 is no multiple of 0.2; 1.0 is)."""
+    positive = [step for step in steps if step > 0]
+    if not positive:
+        return Decimal(0)
+    places = max(-step.normalize().as_tuple().exponent for step in positive)
+    scale = Decimal(10) ** max(places, 0)
+    whole = math.lcm(*(int(step * scale) for step in positive))
+    return Decimal(whole) / scale
 
 
 @dataclass(frozen=True)
@@ -331,12 +376,21 @@ class ExchangeClient(Protocol):
         """Send one market order. Never retried: on ``UnknownOutcome`` look it up with ``get_order``."""
         ...
 
-    def get_order(self, *, symbol: str, client_order_id: str) -> Order: ...
+    def get_order(self, *, symbol: str, client_order_id: str, exchange_order_id: str | None = None) -> Order:
+        """Look an order up: by the venue's order id when given (from the ``OrderAck``), else by the client id.
+
+        Only an answer echoing the id(s) asked for counts; otherwise ``OrderNotFound``.
+        """
+        ...
 
     def funding_payments(
         self, *, since: datetime, until: datetime | None = None, symbol: str | None = None
     ) -> list[FundingPayment]: ...
 
     def key_permissions(self) -> KeyPermissions: ...
+
+    def account_id(self) -> str:
+        """The venue's stable user id (UID) of the account the key belongs to: two keys, one account, same id."""
+        ...
 
     def close(self) -> None: ...

@@ -34,6 +34,9 @@ from .base import (
     Side,
     SymbolRules,
     Venue,
+    order_ids_text,
+    order_status,
+    same_order,
 )
 from .errors import (
     AuthenticationError,
@@ -82,6 +85,7 @@ PATH_BALANCE = "/openApi/swap/v3/user/balance"
 PATH_ORDER = "/openApi/swap/v2/trade/order"
 PATH_INCOME = "/openApi/swap/v2/user/income"
 PATH_API_PERMISSIONS = "/openApi/v1/account/apiPermissions"
+PATH_UID = "/openApi/account/v1/uid"
 
 DEFAULT_FUNDING_INTERVAL_HOURS = 8
 INCOME_PAGE_SIZE = 1000
@@ -90,13 +94,19 @@ INCOME_WINDOW = timedelta(days=7)
 OP_SET_LEVERAGE = "set leverage"
 OP_PLACE_ORDER = "place order"
 
+# The swap docs give no full list. WORKING is in JKorf/BingX.Net (Enums/OrderStatus.cs), RUNNING in ccxt's
+# parse_order_status (python/ccxt/bingx.py): both mean live. EXPIRED ("order lapsed") is in docs-v3's
+# ORDER_TRADE_UPDATE status list; it is final like a cancel. Anything else is logged and treated as live.
 _ORDER_STATUS = {
     "NEW": OrderStatus.NEW,
     "PENDING": OrderStatus.NEW,
+    "WORKING": OrderStatus.NEW,
+    "RUNNING": OrderStatus.NEW,
     "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
     "FILLED": OrderStatus.FILLED,
     "CANCELED": OrderStatus.CANCELLED,
     "CANCELLED": OrderStatus.CANCELLED,
+    "EXPIRED": OrderStatus.CANCELLED,
     "FAILED": OrderStatus.REJECTED,
     "REJECTED": OrderStatus.REJECTED,
 }
@@ -122,7 +132,8 @@ _CODES: dict[str, Rejection] = {
     "100410": Rejection(RateLimited, "too many requests for this account"),
     "101481": Rejection(DuplicateOrder, "this clientOrderId was used before", _DUPLICATE_HINT),
     "80016": Rejection(OrderNotFound, "the order does not exist", _NOT_FOUND_HINT),
-    "80019": Rejection(OrderProcessing, "the order is still being processed", "Ask again in a moment"),
+    # On an order create this means "received, outcome pending": the order may exist, so it is no refusal.
+    "80019": Rejection(OrderProcessing, "the order is still being processed", "Ask again in a moment", definite=False),
     "101204": Rejection(InsufficientMargin, "the margin is insufficient"),
     "109401": Rejection(PositionConflict, "there are open orders or a position"),
     "101212": Rejection(PositionConflict, "there are pending orders on this symbol"),
@@ -134,6 +145,10 @@ _CODES: dict[str, Rejection] = {
     "100400": Rejection(InvalidRequest, "a parameter was rejected", _REQUEST_HINT),
     "80014": Rejection(InvalidRequest, "a parameter was rejected", _REQUEST_HINT),
 }
+# A code not in the table proves nothing: on an order the transport turns this into UnknownOutcome.
+_UNMAPPED = Rejection(
+    InvalidRequest, "the venue answered with a code fundarb does not map", _REQUEST_HINT, definite=False
+)
 _DUPLICATE = re.compile(r"duplicate|only once|repeat", re.IGNORECASE)
 _MARGIN = re.compile(r"margin is not enough|insufficient margin", re.IGNORECASE)
 _MODE = re.compile(r"hedge mode|one-way mode|'side' field|positions or pending orders|position ?side", re.IGNORECASE)
@@ -196,6 +211,7 @@ class BingXDialect(Dialect):
                 return Rejection(InsufficientMargin, "the margin is insufficient")
             if _MODE.search(message):
                 return Rejection(PositionConflict, "the request does not match the account's position mode")
+            return Rejection(InvalidRequest, "a parameter was rejected", _REQUEST_HINT)
         if code == "80012" and _MARGIN.search(message):
             return Rejection(InsufficientMargin, "the margin is insufficient")
         if code == "101400":
@@ -204,7 +220,7 @@ class BingXDialect(Dialect):
             return Rejection(InvalidRequest, "the order value is below the minimum", _REQUEST_HINT)
         if code == "80017":
             return Rejection(PositionConflict, "the position does not exist")
-        return _CODES.get(code) or Rejection(InvalidRequest, "the venue rejected the request", _REQUEST_HINT)
+        return _CODES.get(code) or _UNMAPPED
 
     def retry_after(self, headers: Mapping[str, str], *, now: float) -> float | None:
         return wait_from_header(headers.get("X-RateLimit-Requests-Expire"), now=now)
@@ -413,20 +429,22 @@ class BingXClient(ClientCore):
             exchange_time=from_millis(int(stamp)) if stamp else None,
         )
 
-    def get_order(self, *, symbol: str, client_order_id: str) -> Order:
-        """Look an order up by clientOrderId. https://bingx-api.github.io/docs/#/en-us/swapV2/trade-api.html"""
+    def get_order(self, *, symbol: str, client_order_id: str, exchange_order_id: str | None = None) -> Order:
+        """Look an order up by orderId when given, else by clientOrderId; the answer must echo the id(s) asked for.
+        https://bingx-api.github.io/docs/#/en-us/swapV2/trade-api.html"""
         operation = "get order"
         symbol = self._symbol(symbol, operation)
         reader = self.transport.reader(operation)
-        params = {"symbol": symbols.to_bingx(symbol), "clientOrderId": client_order_id.lower()}
+        params: dict[str, Any] = {"symbol": symbols.to_bingx(symbol)}
+        params |= {"orderId": exchange_order_id} if exchange_order_id else {"clientOrderId": client_order_id.lower()}
         reply = self._get(operation, PATH_ORDER, params)
         row = _order_object(reply.data, reader)
         echoed = row.get("clientOrderId", row.get("clientOrderID"))
-        if echoed is None or str(echoed).lower() != client_order_id.lower():
+        if not same_order(echoed, row.get("orderId"), client_order_id, exchange_order_id):
             raise self._error(
                 OrderNotFound,
                 operation,
-                f"no order with client order id {client_order_id!r} on {symbol}",
+                f"no order with {order_ids_text(client_order_id, exchange_order_id)} on {symbol}",
                 hint=_NOT_FOUND_HINT,
             )
         return self._parse_order(row, symbol, reader)
@@ -452,6 +470,16 @@ class BingXClient(ClientCore):
                     found[payment.payment_id] = payment
             start = window_end + 1
         return sorted(found.values(), key=lambda payment: (payment.time, payment.payment_id))
+
+    def account_id(self) -> str:
+        """The venue's user id (UID) behind the key, from ``data.uid`` ("Query Account UID"; also in JKorf/BingX.Net
+        GetUserIdAsync and ccxt's ``account/v1/uid``). https://bingx-api.github.io/docs/#/en-us/common/account-api.html"""
+        operation = "account id"
+        data = self.transport.reader(operation).mapping(self._get(operation, PATH_UID, {}).data, "data")
+        uid = optional_whole(data.get("uid"))
+        if not uid or uid < 1:
+            raise self._error(MalformedResponse, operation, f"no user id in the answer: {data.get('uid')!r}")
+        return str(uid)
 
     def key_permissions(self) -> KeyPermissions:
         """What the API key may do; unreported transfer/withdraw rights are assumed granted.
@@ -555,11 +583,13 @@ class BingXClient(ClientCore):
         )
 
     def _parse_order(self, row: Mapping[str, Any], symbol: str, reader: Reader) -> Order:
-        status = _ORDER_STATUS.get(str(row.get("status")).upper())
         side = _SIDES.get(str(row.get("side")).upper())
-        if status is None or side is None:
-            raise reader.fail(f"unknown status {shown(row.get('status'))} or side {shown(row.get('side'))}")
+        if side is None:
+            raise reader.fail(f"unknown side {shown(row.get('side'))}")
         filled = reader.decimal(row, "executedQty")
+        status = order_status(
+            str(row.get("status")).upper(), _ORDER_STATUS, filled=filled, logger=self.transport.logger, venue=self.venue
+        )
         average = reader.optional_decimal(row, "avgPrice")
         commission = reader.optional_decimal(row, "commission")
         created = reader.optional_decimal(row, "time")

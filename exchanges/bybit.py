@@ -34,6 +34,9 @@ from .base import (
     Side,
     SymbolRules,
     Venue,
+    order_ids_text,
+    order_status,
+    same_order,
 )
 from .errors import (
     AuthenticationError,
@@ -93,6 +96,8 @@ CODE_LEVERAGE_NOT_MODIFIED = "110043"
 OP_SET_LEVERAGE = "set leverage"
 OP_PLACE_ORDER = "place order"
 
+# Every value of the v5 enum (docs/v5/enum.mdx, "orderStatus"). Triggered is the instant a conditional order
+# turns New; PartiallyFilledCanceled is spot-only; Deactivated is a conditional order cancelled before it triggered.
 _ORDER_STATUS = {
     "New": OrderStatus.NEW,
     "Untriggered": OrderStatus.NEW,
@@ -149,6 +154,10 @@ _CODES: dict[str, Rejection] = {
     "110072": Rejection(DuplicateOrder, "this orderLinkId was used before", _DUPLICATE_HINT),
     "110094": Rejection(InvalidRequest, "the order value is below the symbol's minimum", _REQUEST_HINT),
 }
+# A code not in the table proves nothing: on an order the transport turns this into UnknownOutcome.
+_UNMAPPED = Rejection(
+    InvalidRequest, "the venue answered with a code fundarb does not map", _REQUEST_HINT, definite=False
+)
 _SYMBOL_INVALID = re.compile(r"symbol.*(invalid|not exist|not found)", re.IGNORECASE)
 
 
@@ -209,7 +218,7 @@ class BybitDialect(Dialect):
             if call.reduce_only:
                 return Rejection(ReduceOnlyRejected, "the reduce-only order has nothing to reduce: probably flat")
             return Rejection(InvalidRequest, "the quantity rounds down to zero", _REQUEST_HINT)
-        return _CODES.get(code) or Rejection(InvalidRequest, "the venue rejected the request", _REQUEST_HINT)
+        return _CODES.get(code) or _UNMAPPED
 
     def retry_after(self, headers: Mapping[str, str], *, now: float) -> float | None:
         return wait_from_header(headers.get("X-Bapi-Limit-Reset-Timestamp"), now=now)
@@ -435,22 +444,26 @@ class BybitClient(ClientCore):
             exchange_time=from_millis(int(sent_time)) if sent_time else None,
         )
 
-    def get_order(self, *, symbol: str, client_order_id: str) -> Order:
-        """Look an order up by orderLinkId: open orders first, then history.
+    def get_order(self, *, symbol: str, client_order_id: str, exchange_order_id: str | None = None) -> Order:
+        """Look an order up by orderId when given, else by orderLinkId: open orders first, then history. Only a row
+        echoing the id(s) asked for is the order.
         https://bybit-exchange.github.io/docs/v5/order/open-order and https://bybit-exchange.github.io/docs/v5/order/order-list"""
         operation = "get order"
         symbol = self._symbol(symbol, operation)
         reader = self.transport.reader(operation)
-        params = {"category": CATEGORY, "symbol": symbol, "orderLinkId": client_order_id}
+        params: dict[str, Any] = {"category": CATEGORY, "symbol": symbol}
+        # The venue ranks orderId above orderLinkId, so send only the one we mean.
+        params |= {"orderId": exchange_order_id} if exchange_order_id else {"orderLinkId": client_order_id}
         for path in (PATH_ORDER_REALTIME, PATH_ORDER_HISTORY):
             reply = self._get(operation, path, params)
             for row in reader.rows(reader.get(reply.data, "list"), "list"):
-                if str(reader.mapping(row, "order").get("orderLinkId", "")).lower() == client_order_id.lower():
+                row = reader.mapping(row, "order")
+                if same_order(row.get("orderLinkId"), row.get("orderId"), client_order_id, exchange_order_id):
                     return self._parse_order(row, symbol, reader)
         raise self._error(
             OrderNotFound,
             operation,
-            f"no order with client order id {client_order_id!r} on {symbol}",
+            f"no order with {order_ids_text(client_order_id, exchange_order_id)} on {symbol}",
             hint=_NOT_FOUND_HINT,
         )
 
@@ -475,6 +488,19 @@ class BybitClient(ClientCore):
                     found[payment.payment_id] = payment
             start = window_end + 1
         return sorted(found.values(), key=lambda payment: (payment.time, payment.payment_id))
+
+    def account_id(self) -> str:
+        """The venue's user id (UID) behind the key: ``result.userID`` of the key-info endpoint, which any key may
+        call. The docs' sample also carries ``userIDInt64`` (``"0"`` there), read only if userID is empty.
+        https://bybit-exchange.github.io/docs/v5/user/apikey-info"""
+        operation = "account id"
+        data = self.transport.reader(operation).mapping(self._get(operation, PATH_API_KEY_INFO, {}).data, "result")
+        uid = optional_whole(data.get("userID")) or optional_whole(data.get("userIDInt64"))
+        if not uid or uid < 1:
+            raise self._error(
+                MalformedResponse, operation, f"no user id in the key information: {data.get('userID')!r}"
+            )
+        return str(uid)
 
     def key_permissions(self) -> KeyPermissions:
         """What the API key may do; any wallet or unknown right is flagged as able to move funds.
@@ -584,11 +610,13 @@ class BybitClient(ClientCore):
         raise reader.fail(f"a non-zero position without a side: {shown(side)}")
 
     def _parse_order(self, row: Mapping[str, Any], symbol: str, reader: Reader) -> Order:
-        status = _ORDER_STATUS.get(str(row.get("orderStatus")))
         side = _SIDES.get(str(row.get("side")))
-        if status is None or side is None:
-            raise reader.fail(f"unknown orderStatus {shown(row.get('orderStatus'))} or side {shown(row.get('side'))}")
+        if side is None:
+            raise reader.fail(f"unknown side {shown(row.get('side'))}")
         filled = reader.decimal(row, "cumExecQty")
+        status = order_status(
+            str(row.get("orderStatus")), _ORDER_STATUS, filled=filled, logger=self.transport.logger, venue=self.venue
+        )
         average = reader.optional_decimal(row, "avgPrice")
         created = reader.optional_decimal(row, "createdTime")
         return Order(

@@ -47,6 +47,7 @@ from .errors import (
 POOL_MAXSIZE = 32
 MAX_WAIT_SECONDS = 2.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NOTHING_SENT = "Nothing was sent"  # the hint on a refusal raised before any byte left
 _SENSITIVE_NAMES = frozenset({"signature", "sign", "apikey", "api_key", "secret", "x-bapi-sign", "x-bx-apikey"})
 _SIGNATURE_IN_TEXT = re.compile(r"(signature=)[0-9A-Za-z%]+", re.IGNORECASE)
 # An answer that is not the venue's envelope is not shown to anybody: it may be another service's page. The log gets
@@ -98,11 +99,17 @@ class Reply:
 
 @dataclass(frozen=True)
 class Rejection:
-    """How a venue code maps onto the error hierarchy."""
+    """How a venue code maps onto the error hierarchy.
+
+    ``definite`` says the code proves the venue did not act on the request. Only then may an order count as "not
+    placed"; on an order, an indefinite rejection (a code the dialect does not know, "still processing") becomes
+    ``UnknownOutcome`` so the caller looks the order up instead of trusting a refusal nobody confirmed.
+    """
 
     error: type[ExchangeError]
     explanation: str = ""
     hint: str | None = None
+    definite: bool = True
 
 
 class Dialect(abc.ABC):
@@ -264,9 +271,7 @@ class Transport:
                 call, timestamp_ms=self.now_ms(), recv_window_ms=self.recv_window_ms, credentials=self.credentials
             )
         except ValueError as exc:
-            raise InvalidRequest(
-                str(exc), venue=self.label, operation=call.operation, hint="Nothing was sent"
-            ) from None
+            raise InvalidRequest(str(exc), venue=self.label, operation=call.operation, hint=NOTHING_SENT) from None
         request = requests.Request(call.method, self.base_url, headers=prepared.headers, data=prepared.body)
         wire = self.session.prepare_request(request)
         wire.url = self.base_url + prepared.target  # set after preparing so requests cannot re-encode the query
@@ -311,11 +316,13 @@ class Transport:
 
     def _rejection(self, call: Call, code: str, message: str, response: requests.Response) -> ExchangeError:
         rejection = self.dialect.classify(code, message, call)
-        error, hint = rejection.error, rejection.hint
-        if error is ExchangeUnavailable and call.intent is Intent.ORDER:
-            # A server error on an order says nothing about whether it was placed; "try again" is the wrong advice.
+        error, hint, explanation = rejection.error, rejection.hint, rejection.explanation
+        if call.intent is Intent.ORDER and (error is ExchangeUnavailable or not rejection.definite):
+            # A server error, or a code nobody mapped, says nothing about whether the order was placed; "try again"
+            # or "not placed" would both be the wrong advice.
             error, hint = UnknownOutcome, None
-        reason = f"{rejection.explanation} (venue said: {message!r})" if rejection.explanation else repr(message)
+            explanation = f"{explanation or 'the venue answered'}; the order may or may not have been placed"
+        reason = f"{explanation} (venue said: {message!r})" if explanation else repr(message)
         kwargs: dict[str, Any] = {
             "venue": self.label,
             "operation": call.operation,
@@ -716,7 +723,7 @@ class ClientCore:
         try:
             return quantity_text(quantity), check_client_order_id(client_order_id)
         except ValueError as exc:
-            raise self._error(InvalidRequest, operation, str(exc), hint="Nothing was sent") from None
+            raise self._error(InvalidRequest, operation, str(exc), hint=NOTHING_SENT) from None
 
     def _parse_rows(self, rows: list[Any], parse: Callable[[Any], Any], operation: str) -> list[Any]:
         """Parse a bulk listing row by row. Rows for other products are expected and skipped quietly; a summary

@@ -29,12 +29,18 @@ Operations: ``health``, ``add_account`` (idempotent: an existing key keeps its b
 ``account``, ``set_position_mode``, ``set_balance``, ``set_permissions``, ``set_next_funding`` (symbol, venue,
 in_seconds[, rate]), ``set_funding_rate``, ``set_funding_interval``, ``set_mark_price``, ``markets``,
 ``set_faults``, ``add_fault``, ``clear_faults``, ``describe_faults``, ``orders``, ``positions``,
-``funding_ledger``, ``reset``. Money is always a decimal string.
+``funding_ledger``, ``settlements`` (symbol, venue: both optional), ``reset``. Money is always a decimal string.
+
+Settlement records: at every funding settlement of (venue, symbol) the simulator records the position of every
+account on both venues in that symbol, ``{"venue", "symbol", "time_ms", "positions": [{"venue", "api_key", "slot",
+"side", "size"}]}`` (``time_ms`` is the instant; an empty list means all flat), keeping the last 2000.
+``settlement_net(records, symbol, accounts=[(venue, api_key), ...])`` gives ``(venue, time_ms, net)`` per record,
+net signed long-positive: "at BingX's settlement of T, did A on Bybit and B on BingX net to zero?"
 
 Command line: ``manage.py run_simulator [--port 8100] [--funding-interval 120] [--latency-ms 0] [--seed N]
 [--state FILE] [--account VENUE:KEY:SECRET[:hedge] ...]`` prints the base URL and serves until Ctrl-C/SIGTERM.
-With a state file, accounts, balances, leverage, modes, positions, orders, the funding ledger and the funding
-schedule survive a restart (written atomically after every change).
+With a state file, accounts, balances, leverage, modes, positions, orders, the funding ledger, the settlement
+records and the funding schedule survive a restart (written atomically after every change).
 
 Faults, per venue (``sim.faults(venue)`` or ``set_faults``/``add_fault``):
 - ``latency(ms)``: half before handling, half before answering, like a network; never under the state lock.
@@ -50,10 +56,21 @@ Faults, per venue (``sim.faults(venue)`` or ``set_faults``/``add_fault``):
 - ``processing(seconds=0, calls=0, count=1)``: the next N orders are placed (and filled), but order queries answer
   BingX ``80019`` / Bybit an empty list for ``seconds``, or for ``calls`` queries (one query if neither is given).
   BingX's create answer then says ``status NEW``, ``executedQty 0``.
+- ``not_found(seconds, count=1)``: the next N orders are placed and filled (positions and balance at once), but
+  order queries by either id answer "unknown order" (Bybit an empty ``list``, BingX ``80016``) until ``seconds``
+  after placement.
 - ``partial_fill(fraction=0.5, count=1)``: the next N orders fill only ``fraction`` (rounded down to the step, at
   least one step); the rest is cancelled as IOC. Reported as ``PartiallyFilled``/``PARTIALLY_FILLED`` with
   ``leavesQty`` 0 (nothing stays working).
-``endpoint`` is ``"/path"`` (any method), ``"METHOD /path"`` or ``"*"``.
+- ``fail_after_apply(endpoint, code=C, message=None, count=1)``: the next N accepted calls are applied, then
+  answered with code C (BingX ``80019`` on an order that was placed, Bybit ``10016``).
+- ``outage(endpoint, seconds=S, http_status=503)``: for S seconds every call is a bare gateway page; none applied.
+- ``rate_block(endpoint, seconds=S, ban_after=None, ban_seconds=0)``: for S seconds every call gets the venue's
+  rate-limit refusal (Bybit ``10006``, BingX HTTP 429 ``100410``, limit headers pointing at the end); past
+  ``ban_after`` refused calls the whole venue answers Bybit HTTP 403 "access too frequent" / BingX HTTP 418 for
+  ``ban_seconds`` (every endpoint and account: an IP ban, and all simulator clients share one IP).
+``endpoint`` is ``"/path"`` (any method), ``"METHOD /path"`` or ``"*"``. Every time limit runs on the venue clock
+(local time plus the venue's skew); ``clear_faults`` ends them all.
 
 Wire choices where the notes allow several:
 - BingX per-account rate limit: HTTP 429 *and* code ``100410`` in the body; ``X-RateLimit-Requests-Remain``
@@ -82,5 +99,15 @@ Demo deviations:
 from .control import ControlError, SimulatorControl
 from .markets import DEFAULT_MARKETS, MarketSpec, VenueRules
 from .runtime import Simulator
+from .settlements import SettlementNet, settlement_net
 
-__all__ = ["DEFAULT_MARKETS", "ControlError", "MarketSpec", "Simulator", "SimulatorControl", "VenueRules"]
+__all__ = [
+    "DEFAULT_MARKETS",
+    "ControlError",
+    "MarketSpec",
+    "SettlementNet",
+    "Simulator",
+    "SimulatorControl",
+    "VenueRules",
+    "settlement_net",
+]

@@ -35,7 +35,7 @@ REJECTS = {
 # For "fail the next call with code C" faults given no message: what the venue says for C.
 MESSAGES = {
     80012: "service unavailable, please try again later",
-    80016: "order not exist",
+    80016: "order does not exist",
     80019: "The order is being processed. Please try again later.",
     100001: "Signature verification failed",
     100410: "rate limit exceeded, please retry later",
@@ -48,6 +48,7 @@ MESSAGES = {
     109400: "Invalid parameters",
     109401: "user has pending orders or position",
 }
+RATE_LIMITED = (100410, MESSAGES[100410])
 ORDER_STATUS = {"filled": "FILLED", "partially_filled": "PARTIALLY_FILLED"}
 
 
@@ -55,6 +56,7 @@ class BingxApi:
     venue = VENUE
     create_route = ("POST", ORDER_PATH)
     internal_error = INTERNAL_ERROR
+    code_field = "code"
 
     def __init__(self, state: SimState, limiter: RateLimiter) -> None:
         self.state = state
@@ -72,7 +74,8 @@ class BingxApi:
             ("GET", "/openApi/swap/v2/user/positions"): Route(self.positions, True, 5),
             ("GET", "/openApi/swap/v3/user/balance"): Route(self.balance, True, 5),
             ("GET", "/openApi/swap/v2/user/income"): Route(self.income, True, 5),
-            ("GET", "/openApi/v1/account/apiPermissions"): Route(self.api_permissions, True, 2),
+            ("GET", "/openApi/v1/account/apiPermissions"): Route(self.api_permissions, True, 5),
+            ("GET", "/openApi/account/v1/uid"): Route(self.uid, True, 5),
         }
 
     # ---- envelope, auth, dispatch ------------------------------------------------------------------------------
@@ -90,8 +93,8 @@ class BingxApi:
     def error(self, code: int, message: str, http_status: int = 200, headers: list | None = None) -> Response:
         return Response.json(self.envelope(code, message), status=http_status, headers=headers)
 
-    def handle(self, request: Request, order_faults: dict[str, Any] | None = None) -> Response:
-        """Answer one request. ``order_faults`` (processing / partial fill) only ever accompany an order create."""
+    def handle(self, request: Request, order_faults: trading.OrderFaults | None = None) -> Response:
+        """Answer one request. ``order_faults`` (processing, not found, partial fill) only accompany an order create."""
         route = self.routes.get((request.method, request.path))
         if route is None:
             return self.error(100400, f"{request.method} {request.path} is not an endpoint", http_status=404)
@@ -102,25 +105,30 @@ class BingxApi:
                 if route.private:
                     account = self._authenticate(request)
                     verdict = self.limiter.hit((VENUE, str(account.uid), request.method, request.path), route.limit)
-                    headers = [
-                        ("X-RateLimit-Requests-Remain", str(verdict.remaining)),
-                        # Absolute epoch ms (venue clock): unambiguous whatever unit a client guesses from magnitude.
-                        ("X-RateLimit-Requests-Expire", str(self.state.clock.now_ms(VENUE) + verdict.reset_in_ms)),
-                    ]
+                    headers = _limit_headers(verdict.remaining, self.state.clock.now_ms(VENUE) + verdict.reset_in_ms)
                     if not verdict.allowed:
-                        raise VenueError(100410, "rate limit exceeded, please retry later", http_status=429)
+                        raise VenueError(*RATE_LIMITED, http_status=429)
                     if route.trade and not account.can_trade:
                         raise VenueError(100004, "Permission denied as the API key was created without the permission")
                 # On a clash between the query string and a form body, the query string wins.
                 params = {**request.form_params(), **request.query_params()}
                 params.pop("signature", None)
                 call = Call(request, params, account, self.state.clock.now_ms(VENUE))
-                result = route.handler(call, **(order_faults or {}))
+                result = route.handler(call) if order_faults is None else route.handler(call, order_faults)
         except VenueError as exc:
             return self.error(exc.code, exc.message, exc.http_status, headers)
         except (ValueError, ArithmeticError) as exc:
             return self.error(100400, f"Invalid parameters: {exc}", headers=headers)
         return Response.json(self.envelope(0, "", result), headers=headers)
+
+    def rate_limited(self, method: str, path: str, until_ms: int) -> Response:
+        """The per-account limit's refusal, as if the window stayed full until ``until_ms`` (venue clock)."""
+        return self.error(*RATE_LIMITED, http_status=429, headers=_limit_headers(0, until_ms))
+
+    def banned(self) -> Response:
+        """HTTP 418: "received 429 and continued access, so the user is banned" (docs-v3, HTTP status list). The
+        body's form is UNCONFIRMED; a bare page, like the other gateway answers."""
+        return Response.html(418, "banned after continuing past HTTP 429")
 
     def _authenticate(self, request: Request) -> Account:
         api_key = request.headers.get("x-bx-apikey", "")
@@ -292,9 +300,7 @@ class BingxApi:
 
     # ---- orders ------------------------------------------------------------------------------------------------
 
-    def create_order(
-        self, call: Call, fill_fraction: Decimal = Decimal(1), hidden_for_ms: int = 0, hidden_calls: int = 0
-    ) -> dict[str, Any]:
+    def create_order(self, call: Call, faults: trading.OrderFaults = trading.NO_FAULTS) -> dict[str, Any]:
         params = call.params
         market = self._required_market(call)
         account = call.owner
@@ -327,19 +333,12 @@ class BingxApi:
             market.spec.symbol, side.lower(), quantity, position_side.lower(), reduce_only, client_id
         )
         try:
-            order = trading.place_market_order(
-                self.state,
-                account,
-                request,
-                fill_fraction=fill_fraction,
-                hidden_for_ms=hidden_for_ms,
-                hidden_calls=hidden_calls,
-            )
+            order = trading.place_market_order(self.state, account, request, faults)
         except trading.Reject as reject:
             code, message = REJECTS[reject.kind]
             raise VenueError(code, message.format(detail=reject.detail)) from reject
         self.state.save()
-        processing = bool(hidden_for_ms or hidden_calls)
+        processing = faults.processing
         return {
             "order": {
                 "orderId": int(order.order_id),
@@ -370,10 +369,12 @@ class BingxApi:
             if order.symbol != market.spec.symbol:
                 continue
             if (order_id and order.order_id == str(order_id)) or (not order_id and order.client_id == client_id):
+                if trading.order_unknown(self.state, VENUE, order):
+                    raise VenueError(80016, MESSAGES[80016])
                 if trading.order_hidden(self.state, VENUE, order):
                     raise VenueError(80019, "The order is being processed. Please try again later.")
                 return {"order": self._order_row(call.owner, order, market)}
-        raise VenueError(80016, "order not exist")
+        raise VenueError(80016, MESSAGES[80016])
 
     def _order_row(self, account: Account, order: OrderState, market: MarketState) -> dict[str, Any]:
         long, short = account.leverage_of(order.symbol)
@@ -505,3 +506,12 @@ class BingxApi:
             "ipRestrict": False,
             "createTime": account.created_ms,
         }
+
+    def uid(self, call: Call) -> dict[str, int]:
+        return {"uid": call.owner.uid}
+
+
+def _limit_headers(remaining: int, expire_at_ms: int) -> list[tuple[str, str]]:
+    # The Expire unit is UNCONFIRMED (notes §15): absolute epoch ms on the venue clock is unambiguous whatever unit
+    # a client guesses from the magnitude.
+    return [("X-RateLimit-Requests-Remain", str(remaining)), ("X-RateLimit-Requests-Expire", str(expire_at_ms))]

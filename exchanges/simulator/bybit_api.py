@@ -45,6 +45,7 @@ MESSAGES = {
     110072: "OrderLinkedID is duplicate",
     110094: "Order does not meet minimum order value",
 }
+TOO_MANY_VISITS = (10006, MESSAGES[10006])
 ORDER_STATUS = {"filled": "Filled", "partially_filled": "PartiallyFilled"}
 OPEN_STATUSES = {"partially_filled"}
 
@@ -53,6 +54,7 @@ class BybitApi:
     venue = VENUE
     create_route = ("POST", CREATE_ORDER)
     internal_error = INTERNAL_ERROR
+    code_field = "retCode"
 
     def __init__(self, state: SimState, limiter: RateLimiter) -> None:
         self.state = state
@@ -84,8 +86,8 @@ class BybitApi:
     def error(self, code: int, message: str, http_status: int = 200, headers: list | None = None) -> Response:
         return Response.json(self.envelope(code, message, {}), status=http_status, headers=headers)
 
-    def handle(self, request: Request, order_faults: dict[str, Any] | None = None) -> Response:
-        """Answer one request. ``order_faults`` (processing / partial fill) only ever accompany an order create."""
+    def handle(self, request: Request, order_faults: trading.OrderFaults | None = None) -> Response:
+        """Answer one request. ``order_faults`` (processing, not found, partial fill) only accompany an order create."""
         route = self.routes.get((request.method, request.path))
         if route is None:
             if any(path == request.path for _, path in self.routes):
@@ -99,23 +101,29 @@ class BybitApi:
                     account = self._authenticate(request)
                     verdict = self.limiter.hit((VENUE, str(account.uid), request.path), route.limit)
                     reset_at = self.state.clock.now_ms(VENUE) + verdict.reset_in_ms
-                    headers = [
-                        ("X-Bapi-Limit-Status", str(verdict.remaining)),
-                        ("X-Bapi-Limit", str(verdict.limit)),
-                        ("X-Bapi-Limit-Reset-Timestamp", str(reset_at)),
-                    ]
+                    headers = _limit_headers(verdict.limit, verdict.remaining, reset_at)
                     if not verdict.allowed:
-                        raise VenueError(10006, "Too many visits!")
+                        raise VenueError(*TOO_MANY_VISITS)
                     if route.trade and not account.can_trade:
                         raise VenueError(10005, "Permission denied, please check your API key permissions.")
                 params = self._params(request)
                 call = Call(request, params, account, self.state.clock.now_ms(VENUE))
-                result = route.handler(call, **(order_faults or {}))
+                result = route.handler(call) if order_faults is None else route.handler(call, order_faults)
         except VenueError as exc:
             return self.error(exc.code, exc.message, exc.http_status, headers)
         except (ValueError, ArithmeticError) as exc:
             return self.error(10001, f"params error: {exc}", headers=headers)
         return Response.json(self.envelope(0, "OK", result), headers=headers)
+
+    def rate_limited(self, method: str, path: str, until_ms: int) -> Response:
+        """The per-UID limit's refusal, as if the window stayed full until ``until_ms`` (venue clock)."""
+        route = self.routes.get((method, path))
+        return self.error(*TOO_MANY_VISITS, headers=_limit_headers(route.limit if route else 0, 0, until_ms))
+
+    def banned(self) -> Response:
+        """Past the IP limit: HTTP 403 "access too frequent" (docs v5/rate-limit), a gateway page, not the envelope.
+        The body's exact form is UNCONFIRMED; the status and the words are documented."""
+        return Response.html(403, "access too frequent")
 
     def _params(self, request: Request) -> dict[str, Any]:
         if request.method == "GET":
@@ -389,9 +397,7 @@ class BybitApi:
 
     # ---- orders ------------------------------------------------------------------------------------------------
 
-    def create_order(
-        self, call: Call, fill_fraction: Decimal = Decimal(1), hidden_for_ms: int = 0, hidden_calls: int = 0
-    ) -> dict[str, str]:
+    def create_order(self, call: Call, faults: trading.OrderFaults = trading.NO_FAULTS) -> dict[str, str]:
         self._linear(call)
         params = call.params
         market = self._market(params.get("symbol"))
@@ -423,14 +429,7 @@ class BybitApi:
             raise VenueError(110072, "OrderLinkedID is duplicate")
         request = trading.OrderRequest(symbol, side.lower(), qty, slot, bool(reduce_only), link_id)
         try:
-            order = trading.place_market_order(
-                self.state,
-                account,
-                request,
-                fill_fraction=fill_fraction,
-                hidden_for_ms=hidden_for_ms,
-                hidden_calls=hidden_calls,
-            )
+            order = trading.place_market_order(self.state, account, request, faults)
         except trading.Reject as reject:
             code, message = REJECTS[reject.kind]
             raise VenueError(code, message.format(detail=reject.detail)) from reject
@@ -455,7 +454,7 @@ class BybitApi:
                     wanted = wanted and (order.status in OPEN_STATUSES) == open_only
             if symbol and order.symbol != symbol:
                 wanted = False
-            if wanted and not trading.order_hidden(self.state, VENUE, order):
+            if wanted and trading.order_visible(self.state, VENUE, order):
                 found.append(self._order_row(order))
         return found
 
@@ -664,3 +663,12 @@ class BybitApi:
             "kycLevel": "LEVEL_DEFAULT",
             "kycRegion": "",
         }
+
+
+def _limit_headers(limit: int, remaining: int, reset_at_ms: int) -> list[tuple[str, str]]:
+    """What every private answer carries (docs v5/rate-limit); the reset is absolute ms on the venue clock."""
+    return [
+        ("X-Bapi-Limit-Status", str(remaining)),
+        ("X-Bapi-Limit", str(limit)),
+        ("X-Bapi-Limit-Reset-Timestamp", str(reset_at_ms)),
+    ]

@@ -68,9 +68,19 @@ class Controller:
         "orders",
         "positions",
         "funding_ledger",
+        "settlements",
         "reset",
     )
-    READ_ONLY = ("health", "account", "markets", "describe_faults", "orders", "positions", "funding_ledger")
+    READ_ONLY = (
+        "health",
+        "account",
+        "markets",
+        "describe_faults",
+        "orders",
+        "positions",
+        "funding_ledger",
+        "settlements",
+    )
 
     def __init__(
         self,
@@ -293,10 +303,16 @@ class Controller:
         seconds: float = 0.0,
         calls: int = 0,
         fraction: Any = "0.5",
+        ban_after: int | None = None,
+        ban_seconds: float = 0.0,
     ) -> dict[str, Any]:
         faults = self.faults[_venue(venue)]
         if kind == "fail" and code is None and int(http_status) < 500:
             raise ControlError("a fail fault needs a venue code or an http_status >= 500")
+        if kind == "fail_after_apply" and code is None:
+            raise ControlError("a fail_after_apply fault needs a venue code")
+        if kind == "outage" and int(http_status) < 500:
+            raise ControlError("an outage answers a server error: http_status must be >= 500")
         rule = FaultRule(
             kind=kind,
             endpoint=endpoint,
@@ -307,6 +323,8 @@ class Controller:
             seconds=float(seconds),
             calls=int(calls),
             fraction=Decimal(str(fraction)),
+            ban_after=None if ban_after is None else int(ban_after),
+            ban_seconds=float(ban_seconds),
         )
         try:
             faults.add(rule)
@@ -348,10 +366,22 @@ class Controller:
         with self.state.lock:
             return [asdict(row) for row in self._account(venue, api_key).funding]
 
+    def settlements(self, symbol: str | None = None, venue: str | None = None) -> list[dict[str, Any]]:
+        """Every account's position in the symbol at each funding settlement (oldest first, the last 2000)."""
+        wanted_venue = _venue(venue) if venue else None
+        with self.state.lock:
+            return [
+                asdict(record)
+                for record in self.state.settlements
+                if (symbol is None or record.symbol == symbol)
+                and (wanted_venue is None or record.venue == wanted_venue)
+            ]
+
     def reset(self) -> dict[str, Any]:
-        """Forget every account, order and fault; markets back to the seeded start."""
+        """Forget every account, order, settlement and fault; markets back to the seeded start."""
         with self.state.lock:
             self.state.accounts.clear()
+            self.state.settlements.clear()
             self.state.rng.seed(self.state.seed)
             self.state.reset_markets()
             self.state.save()
@@ -459,6 +489,11 @@ class ControlMethods:
     def funding_ledger(self, venue: str, api_key: str) -> list[dict[str, Any]]:
         return self._call("funding_ledger", venue=venue, api_key=api_key)
 
+    def settlements(self, symbol: str | None = None, venue: str | None = None) -> list[dict[str, Any]]:
+        """``[{"venue", "symbol", "time_ms", "positions": [{"venue", "api_key", "slot", "side", "size"}]}]``, oldest
+        first; ``settlement_net`` answers whether given accounts were hedged at each one."""
+        return self._call("settlements", symbol=symbol, venue=venue)
+
     def reset(self) -> dict[str, Any]:
         return self._call("reset")
 
@@ -510,6 +545,27 @@ class FaultsHandle:
 
     def partial_fill(self, fraction: Decimal | str = "0.5", *, count: int = 1) -> dict[str, Any]:
         return self._add("partial_fill", count=count, fraction=str(fraction))
+
+    def not_found(self, seconds: float, *, count: int = 1) -> dict[str, Any]:
+        """The next ``count`` orders fill at once but stay unknown to order queries for ``seconds`` after placement."""
+        return self._add("not_found", count=count, seconds=seconds)
+
+    def outage(self, endpoint: str = "*", *, seconds: float, http_status: int = 503) -> dict[str, Any]:
+        """For ``seconds`` from now, every call to ``endpoint`` is a bare ``http_status`` page, applied never."""
+        return self._add("outage", endpoint=endpoint, seconds=seconds, http_status=http_status)
+
+    def rate_block(
+        self, endpoint: str = "*", *, seconds: float, ban_after: int | None = None, ban_seconds: float = 0
+    ) -> dict[str, Any]:
+        """For ``seconds`` from now, every call to ``endpoint`` is refused as rate limited; past ``ban_after`` such
+        calls the whole venue bans (HTTP 403 / 418) for ``ban_seconds``."""
+        return self._add("rate_block", endpoint=endpoint, seconds=seconds, ban_after=ban_after, ban_seconds=ban_seconds)
+
+    def fail_after_apply(
+        self, endpoint: str = "*", *, code: int, message: str | None = None, count: int = 1
+    ) -> dict[str, Any]:
+        """The next ``count`` accepted calls to ``endpoint`` are applied, then answered with venue code ``code``."""
+        return self._add("fail_after_apply", endpoint=endpoint, count=count, code=code, message=message)
 
     def clear(self) -> dict[str, Any]:
         return self._owner._call("clear_faults", venue=self.venue)

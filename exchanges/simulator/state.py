@@ -25,6 +25,7 @@ from .markets import DEFAULT_MARKETS, RATE_CAP, VENUES, MarketSpec, VenueRules
 DEFAULT_BALANCE = Decimal("10000")
 DEFAULT_LEVERAGE = {"bybit": Decimal("10"), "bingx": Decimal("5")}
 STATE_VERSION = 1
+MAX_SETTLEMENTS = 2000  # about a week of 8-hourly instants for five symbols on two venues; many more with the demo's
 # BingX order ids are int64 above 2**53; odd values are never exact doubles, so a client parsing them as floats
 # visibly corrupts them instead of getting lucky.
 BINGX_ORDER_ID_RANGE = (1_800_000_000_000_000_001, 1_999_999_999_999_999_999)
@@ -60,6 +61,7 @@ class OrderState:
     updated_ms: int
     hidden_until_ms: int = 0
     hidden_calls: int = 0
+    unknown_until_ms: int = 0  # a "not found" fault: order queries do not know it until then (venue clock)
 
 
 @dataclass
@@ -73,6 +75,27 @@ class FundingRow:
     amount: Decimal  # positive = received
     balance_after: Decimal
     time_ms: int
+
+
+@dataclass
+class SettledPosition:
+    """One account's open position at a settlement instant. ``size`` is positive; ``side`` long or short."""
+
+    venue: str
+    api_key: str
+    slot: str  # both | long | short
+    side: str
+    size: Decimal
+
+
+@dataclass
+class Settlement:
+    """Every account's position in ``symbol``, on both venues, at ``venue``'s funding instant ``time_ms``."""
+
+    venue: str
+    symbol: str
+    time_ms: int
+    positions: list[SettledPosition] = field(default_factory=list)  # empty: every account was flat
 
 
 @dataclass
@@ -161,6 +184,7 @@ class SimState:
         self.rng = random.Random(seed)
         self.accounts: dict[tuple[str, str], Account] = {}
         self.markets: dict[str, MarketState] = {}
+        self.settlements: list[Settlement] = []  # oldest first, at most MAX_SETTLEMENTS
         self.reset_markets()
         if self.state_file and self.state_file.exists():
             self._load(json.loads(self.state_file.read_text()))
@@ -212,7 +236,11 @@ class SimState:
         return self.accounts.get((venue, api_key))
 
     def new_uid(self) -> int:
-        return self.rng.randint(100_000_000, 999_999_999)
+        """A user id no other account has: clients take it as the account's identity."""
+        taken = {account.uid for account in self.accounts.values()}
+        while (uid := self.rng.randint(100_000_000, 999_999_999)) in taken:
+            pass
+        return uid
 
     def new_order_id(self, venue: str) -> str:
         if venue == "bingx":
@@ -221,6 +249,10 @@ class SimState:
 
     def new_row_id(self) -> str:
         return str(self.rng.randrange(10**17, 10**18))
+
+    def record_settlement(self, settlement: Settlement) -> None:
+        self.settlements.append(settlement)
+        del self.settlements[:-MAX_SETTLEMENTS]
 
     # ---- persistence -------------------------------------------------------------------------------------------
 
@@ -240,6 +272,7 @@ class SimState:
                 }
                 for symbol, market in self.markets.items()
             },
+            "settlements": [asdict(settlement) for settlement in self.settlements],
         }
         text = json.dumps(data, default=str, indent=1)
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -266,6 +299,8 @@ class SimState:
             market.index = Decimal(raw["index"])
             market.basis = {venue: Decimal(value) for venue, value in raw["basis"].items()}
             market.funding = {venue: _from_json(VenueFunding, f) for venue, f in raw["funding"].items()}
+        # State files written before settlements were recorded have none: start the record empty.
+        self.settlements = [_settlement_from_json(raw) for raw in data.get("settlements", [])]
 
 
 def _from_json(cls: type, data: dict[str, Any]) -> Any:
@@ -286,6 +321,12 @@ def _account_from_json(raw: dict[str, Any]) -> Account:
     account.orders = [_from_json(OrderState, o) for o in raw.get("orders", [])]
     account.funding = [_from_json(FundingRow, r) for r in raw.get("funding", [])]
     return account
+
+
+def _settlement_from_json(raw: dict[str, Any]) -> Settlement:
+    settlement = _from_json(Settlement, {k: v for k, v in raw.items() if k != "positions"})
+    settlement.positions = [_from_json(SettledPosition, p) for p in raw.get("positions", [])]
+    return settlement
 
 
 def _rng_to_json(state: tuple) -> list:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from .markets import SLIPPAGE
-from .state import Account, FundingRow, MarketState, OrderState, PositionState, SimState
+from .state import Account, FundingRow, MarketState, OrderState, PositionState, SettledPosition, Settlement, SimState
 
 MONEY = Decimal("0.00000001")
 
@@ -86,14 +86,25 @@ class OrderRequest:
     client_id: str
 
 
+@dataclass(frozen=True)
+class OrderFaults:
+    """What the fault rules do to one order create: fill only part of it, keep it from order queries a while."""
+
+    fill_fraction: Decimal = Decimal(1)
+    hidden_for_ms: int = 0  # "processing"
+    hidden_calls: int = 0  # "processing"
+    unknown_for_ms: int = 0  # "not found"
+
+    @property
+    def processing(self) -> bool:
+        return bool(self.hidden_for_ms or self.hidden_calls)
+
+
+NO_FAULTS = OrderFaults()
+
+
 def place_market_order(
-    state: SimState,
-    account: Account,
-    request: OrderRequest,
-    *,
-    fill_fraction: Decimal = Decimal(1),
-    hidden_for_ms: int = 0,
-    hidden_calls: int = 0,
+    state: SimState, account: Account, request: OrderRequest, faults: OrderFaults = NO_FAULTS
 ) -> OrderState:
     """Fill a market order at once (IOC): at the mark plus slippage, taker fee charged, position updated."""
     venue = account.venue
@@ -121,7 +132,8 @@ def place_market_order(
     if not closes_only and qty * price < rules.min_notional:
         raise Reject("min_notional", f"{rules.min_notional}")
 
-    filled = qty if fill_fraction >= 1 else max(rules.qty_step, round_down(qty * fill_fraction, rules.qty_step))
+    fraction = faults.fill_fraction
+    filled = qty if fraction >= 1 else max(rules.qty_step, round_down(qty * fraction, rules.qty_step))
     fee = (filled * price * rules.taker_fee).quantize(MONEY)
     closing = min(filled, closable)
     opening = filled - closing
@@ -166,11 +178,22 @@ def place_market_order(
         realised=realised,
         created_ms=now_ms,
         updated_ms=now_ms,
-        hidden_until_ms=now_ms + hidden_for_ms if hidden_for_ms else 0,
-        hidden_calls=hidden_calls,
+        hidden_until_ms=now_ms + faults.hidden_for_ms if faults.hidden_for_ms else 0,
+        hidden_calls=faults.hidden_calls,
+        unknown_until_ms=now_ms + faults.unknown_for_ms if faults.unknown_for_ms else 0,
     )
     account.orders.append(order)
     return order
+
+
+def order_unknown(state: SimState, venue: str, order: OrderState) -> bool:
+    """Whether a "not found" fault still makes queries answer as if the venue had never heard of this order."""
+    return order.unknown_until_ms > state.clock.now_ms(venue)
+
+
+def order_visible(state: SimState, venue: str, order: OrderState) -> bool:
+    """Whether an order query may show this order now (a hidden query uses up one "processing" call)."""
+    return not order_unknown(state, venue, order) and not order_hidden(state, venue, order)
 
 
 def order_hidden(state: SimState, venue: str, order: OrderState) -> bool:
@@ -182,7 +205,8 @@ def order_hidden(state: SimState, venue: str, order: OrderState) -> bool:
 
 
 def settle_funding(state: SimState, venue: str, symbol: str) -> list[tuple[Account, FundingRow]]:
-    """Charge or credit every open position of ``symbol`` on ``venue``: longs pay when the rate is positive."""
+    """Charge or credit every open position of ``symbol`` on ``venue`` (longs pay when the rate is positive), and
+    record where every account on both venues stood at that instant."""
     market = state.markets[symbol]
     funding = market.funding[venue]
     mark = market.mark(venue)
@@ -207,7 +231,19 @@ def settle_funding(state: SimState, venue: str, symbol: str) -> list[tuple[Accou
             )
             account.funding.append(row)
             paid.append((account, row))
+    state.record_settlement(Settlement(venue, symbol, funding.next_ms, positions_in(state, symbol)))
     now_ms = state.clock.now_ms(venue)
     while funding.next_ms <= now_ms:
         funding.next_ms += funding.interval * 1000
     return paid
+
+
+def positions_in(state: SimState, symbol: str) -> list[SettledPosition]:
+    """Every account's open position in ``symbol``, on both venues: what a settlement record keeps."""
+    return [
+        SettledPosition(
+            account.venue, account.api_key, slot, "long" if signed_size(slot, p) > 0 else "short", abs(p.size)
+        )
+        for account in state.accounts.values()
+        for _, slot, p in account.open_positions(symbol)
+    ]

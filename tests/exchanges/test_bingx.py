@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -317,6 +318,27 @@ def test_get_order_other_id_is_not_found(mocked, bingx) -> None:
         bingx.get_order(symbol="BTCUSDT", client_order_id="arb-1")
 
 
+def test_get_order_by_exchange_order_id(mocked, bingx) -> None:
+    """With the venue's id, the query carries orderId (not clientOrderId) and both echoed ids are checked."""
+    mocked.get(ORDER, json=bingx_ok({"order": bingx_order()}))
+    order = bingx.get_order(symbol="BTCUSDT", client_order_id="arb-1", exchange_order_id=BIG_ORDER_ID)
+    params = params_of(mocked.calls[0])
+    assert params["orderId"] == BIG_ORDER_ID and "clientOrderId" not in params
+    assert (order.exchange_order_id, order.client_order_id) == (BIG_ORDER_ID, "arb-1")
+
+
+@pytest.mark.parametrize(
+    "row",
+    [bingx_order(orderId=int(BIG_ORDER_ID) + 2), bingx_order(clientOrderId="someone-else")],
+    ids=["other order id", "other client id"],
+)
+def test_get_order_by_exchange_order_id_checks_the_echo(mocked, bingx, row) -> None:
+    """An answer for another order id, or the right id under another client id, is not our order."""
+    mocked.get(ORDER, json=bingx_ok({"order": row}))
+    with pytest.raises(OrderNotFound, match=rf"client order id 'arb-1' \(order id {BIG_ORDER_ID}\)"):
+        bingx.get_order(symbol="BTCUSDT", client_order_id="arb-1", exchange_order_id=BIG_ORDER_ID)
+
+
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
@@ -328,6 +350,10 @@ def test_get_order_other_id_is_not_found(mocked, bingx) -> None:
         ("CANCELLED", OrderStatus.CANCELLED),
         ("FAILED", OrderStatus.REJECTED),
         ("REJECTED", OrderStatus.REJECTED),
+        ("WORKING", OrderStatus.NEW),
+        ("RUNNING", OrderStatus.NEW),
+        ("EXPIRED", OrderStatus.CANCELLED),
+        ("Pending", OrderStatus.NEW),
     ],
 )
 def test_order_status_mapping(mocked, bingx, status, expected) -> None:
@@ -336,10 +362,20 @@ def test_order_status_mapping(mocked, bingx, status, expected) -> None:
     assert bingx.get_order(symbol="BTCUSDT", client_order_id="arb-1").status is expected
 
 
-def test_unknown_order_status_is_malformed(mocked, bingx) -> None:
-    """An unknown status is MalformedResponse rather than a guess."""
-    mocked.get(ORDER, json=bingx_ok({"order": bingx_order(status="WEIRD")}))
-    with pytest.raises(MalformedResponse, match="unknown status 'WEIRD'"):
+@pytest.mark.parametrize(("filled", "expected"), [("0", OrderStatus.NEW), ("0.0040", OrderStatus.PARTIALLY_FILLED)])
+def test_unknown_order_status_is_live_and_logged(mocked, bingx, caplog, filled, expected) -> None:
+    """An unknown status is a live (not final) order and a warning naming it, never a malformed-response error."""
+    mocked.get(ORDER, json=bingx_ok({"order": bingx_order(status="WEIRD", executedQty=filled)}))
+    with caplog.at_level(logging.WARNING, logger="exchanges.bingx"):
+        order = bingx.get_order(symbol="BTCUSDT", client_order_id="arb-1")
+    assert order.status is expected and not order.status.is_final
+    assert "'WEIRD'" in caplog.text and "not recognised" in caplog.text
+
+
+def test_unknown_order_side_is_malformed(mocked, bingx) -> None:
+    """The side decides what the order did to the position: an unknown one is not guessed."""
+    mocked.get(ORDER, json=bingx_ok({"order": bingx_order(side="BOTH")}))
+    with pytest.raises(MalformedResponse, match="unknown side 'BOTH'"):
         bingx.get_order(symbol="BTCUSDT", client_order_id="arb-1")
 
 
@@ -439,6 +475,20 @@ def test_key_permissions(mocked, bingx, data, trade, withdraw, transfer, ip) -> 
     permissions = bingx.key_permissions()
     assert (permissions.can_trade_perpetuals, permissions.can_withdraw) == (trade, withdraw)
     assert (permissions.can_transfer, permissions.ip_restricted) == (transfer, ip)
+
+
+def test_account_id(mocked, bingx) -> None:
+    """account_id reads data.uid from the docs' sample answer (no msg field in it) and keeps it exact as text."""
+    sample = {"code": 0, "timestamp": 1702558965648, "data": {"uid": 16844999}}
+    mocked.get(f"{BINGX_URL}/openApi/account/v1/uid", json=sample)
+    assert bingx.account_id() == "16844999"
+
+
+def test_account_id_missing_is_malformed(mocked, bingx) -> None:
+    """No uid is MalformedResponse, never an empty identity."""
+    mocked.get(f"{BINGX_URL}/openApi/account/v1/uid", json=bingx_ok({}))
+    with pytest.raises(MalformedResponse, match="BingX account id failed: no user id"):
+        bingx.account_id()
 
 
 def test_private_calls_need_credentials(mocked) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -360,6 +361,26 @@ def test_get_order_not_found(mocked, bybit) -> None:
         bybit.get_order(symbol="BTCUSDT", client_order_id="arb-9")
 
 
+def test_get_order_by_exchange_order_id(mocked, bybit) -> None:
+    """With the venue's id, the query carries orderId only (it outranks orderLinkId) and the echo is checked."""
+    order_id = order_row()["orderId"]
+    mocked.get(f"{BYBIT_URL}/v5/order/realtime", json=bybit_ok({"list": []}))
+    mocked.get(f"{BYBIT_URL}/v5/order/history", json=bybit_ok({"list": [order_row()]}))
+    order = bybit.get_order(symbol="BTCUSDT", client_order_id="arb-1", exchange_order_id=order_id)
+    assert [params_of(call) for call in mocked.calls] == [
+        {"category": "linear", "symbol": "BTCUSDT", "orderId": order_id}
+    ] * 2
+    assert order.exchange_order_id == order_id
+
+
+def test_get_order_by_exchange_order_id_skips_other_orders(mocked, bybit) -> None:
+    """A row with the right orderLinkId but another orderId is someone else's order."""
+    mocked.get(f"{BYBIT_URL}/v5/order/realtime", json=bybit_ok({"list": [order_row()]}))
+    mocked.get(f"{BYBIT_URL}/v5/order/history", json=bybit_ok({"list": []}))
+    with pytest.raises(OrderNotFound, match=r"client order id 'arb-1' \(order id other-id\)"):
+        bybit.get_order(symbol="BTCUSDT", client_order_id="arb-1", exchange_order_id="other-id")
+
+
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
@@ -369,12 +390,25 @@ def test_get_order_not_found(mocked, bybit) -> None:
         ("Cancelled", OrderStatus.CANCELLED),
         ("Rejected", OrderStatus.REJECTED),
         ("Deactivated", OrderStatus.CANCELLED),
+        ("Untriggered", OrderStatus.NEW),
+        ("Triggered", OrderStatus.NEW),
+        ("PartiallyFilledCanceled", OrderStatus.CANCELLED),
     ],
 )
 def test_order_status_mapping(mocked, bybit, status, expected) -> None:
     """Bybit orderStatus values map onto OrderStatus."""
     mocked.get(f"{BYBIT_URL}/v5/order/realtime", json=bybit_ok({"list": [order_row(orderStatus=status)]}))
     assert bybit.get_order(symbol="BTCUSDT", client_order_id="arb-1").status is expected
+
+
+def test_unknown_order_status_is_live_and_logged(mocked, bybit, caplog) -> None:
+    """An orderStatus outside the v5 enum is a live order and a warning, not an error the caller retries forever."""
+    row = order_row(orderStatus="Hibernating", cumExecQty="0.004")
+    mocked.get(f"{BYBIT_URL}/v5/order/realtime", json=bybit_ok({"list": [row]}))
+    with caplog.at_level(logging.WARNING, logger="exchanges.bybit"):
+        order = bybit.get_order(symbol="BTCUSDT", client_order_id="arb-1")
+    assert order.status is OrderStatus.PARTIALLY_FILLED
+    assert "'Hibernating'" in caplog.text
 
 
 def settlement(row_id: str, symbol: str, funding: str, when_ms: int, side: str = "Buy") -> dict[str, str]:
@@ -466,6 +500,42 @@ def test_key_permissions(mocked, bybit, result, trade, withdraw, transfer, read_
     permissions = bybit.key_permissions()
     assert (permissions.can_trade_perpetuals, permissions.can_withdraw) == (trade, withdraw)
     assert (permissions.can_transfer, permissions.read_only, permissions.ip_restricted) == (transfer, read_only, False)
+
+
+# The docs' sample answer of GET /v5/user/query-api (docs/v5/user/apikey-info.mdx), trimmed to the identity fields.
+KEY_INFO_SAMPLE = {
+    "id": "2208369",
+    "note": "testnet",
+    "apiKey": "XXXXXXXX",
+    "readOnly": 1,
+    "secret": "",
+    "permissions": {"ContractTrade": ["Order", "Position"]},
+    "ips": ["18.181.170.164"],
+    "uta": 1,
+    "userID": 1448939,
+    "inviterID": 0,
+    "isMaster": True,
+    "parentUid": "0",
+    "userIDInt64": "0",
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [({}, "1448939"), ({"userID": 0, "userIDInt64": "9007199254740993"}, "9007199254740993")],
+    ids=["userID", "userIDInt64 when userID is empty"],
+)
+def test_account_id(mocked, bybit, overrides, expected) -> None:
+    """account_id is result.userID of the key information (not the key's own id), exact as text."""
+    mocked.get(f"{BYBIT_URL}/v5/user/query-api", json=bybit_ok({**KEY_INFO_SAMPLE, **overrides}))
+    assert bybit.account_id() == expected
+
+
+def test_account_id_missing_is_malformed(mocked, bybit) -> None:
+    """No usable user id is MalformedResponse, never an empty identity."""
+    mocked.get(f"{BYBIT_URL}/v5/user/query-api", json=bybit_ok({**KEY_INFO_SAMPLE, "userID": None, "userIDInt64": ""}))
+    with pytest.raises(MalformedResponse, match="Bybit account id failed: no user id"):
+        bybit.account_id()
 
 
 def test_private_calls_need_credentials(mocked) -> None:

@@ -94,6 +94,10 @@ BYBIT_CASES = [
     ("close", 110042, "Currently,trade is restricted to reduce-only mode.", ReduceOnlyRejected),
     ("order", 110072, "OrderLinkedID is duplicate", DuplicateOrder),
     ("order", 110094, "Order value is below the minimum.", InvalidRequest),
+    # A code the dialect does not map is no proof of refusal: unknown on an order, a plain rejection on a read.
+    ("order", 170999, "some code fundarb never heard of", UnknownOutcome),
+    ("close", 170999, "some code fundarb never heard of", UnknownOutcome),
+    ("balance", 170999, "some code fundarb never heard of", InvalidRequest),
 ]
 
 
@@ -112,6 +116,7 @@ def test_bybit_codes(mocked, bybit, op, code, message, expected) -> None:
     assert caught.value.hint, "every error tells the user what to do"
     if expected is UnknownOutcome:
         assert "looks the order up" in caught.value.hint, "never advise resending an order of unknown outcome"
+        assert "may or may not have been placed" in caught.value.reason
 
 
 BINGX_OPS: dict[str, tuple[str, str, str, Callable[[Any], Any]]] = {
@@ -155,9 +160,10 @@ BINGX_CASES = [
     ("order", 101209, "The same order number can be submitted only once within 1s", DuplicateOrder),
     ("order", 101209, "The maximum position value for this leverage is 100000 USDT", InvalidLeverage),
     ("order", 109201, "Duplicate order submission", DuplicateOrder),
-    ("order", 109201, "something else", InvalidRequest),
+    ("order", 109201, "something else", UnknownOutcome),
     ("get", 80016, "order does not exist", OrderNotFound),
     ("get", 80019, "order is processing", OrderProcessing),
+    ("order", 80019, "The order is being processed", UnknownOutcome),
     ("order", 101204, "Insufficient margin", InsufficientMargin),
     ("leverage", 109400, "margin is not enough", InsufficientMargin),
     ("leverage", 109400, HEDGE_SIDE, PositionConflict),
@@ -182,7 +188,10 @@ BINGX_CASES = [
     ("order", 80017, "position does not exist", PositionConflict),
     ("close", 80001, "Reduce Only order failed: no position to reduce", ReduceOnlyRejected),
     ("hedge-close", 80001, "No position to close", ReduceOnlyRejected),
-    ("order", 80001, "request failed", InvalidRequest),
+    ("order", 80001, "request failed", UnknownOutcome),
+    ("order", 109999, "some code fundarb never heard of", UnknownOutcome),
+    ("hedge-close", 109999, "some code fundarb never heard of", UnknownOutcome),
+    ("balance", 109999, "some code fundarb never heard of", InvalidRequest),
 ]
 
 
@@ -207,6 +216,7 @@ def test_bingx_codes(mocked, bingx, op, code, message, expected) -> None:
     assert caught.value.hint, "every error tells the user what to do"
     if expected is UnknownOutcome:
         assert "looks the order up" in caught.value.hint, "never advise resending an order of unknown outcome"
+        assert "may or may not have been placed" in caught.value.reason
 
 
 HTTP_CASES = [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from exchanges.base import Venue
+from exchanges.limits import REQUEST_LIMITS, request_kind
 from exchanges.simulator import Simulator
 
 from .conftest import BINGX_KEY, BYBIT_KEY
@@ -112,3 +114,13 @@ def test_clock_skew_moves_the_window(sim: Simulator, bybit: BybitRaw, bingx: Bin
     assert bybit.get("/v5/position/list", category="linear", symbol="BTCUSDT").json()["retCode"] == 0
     # BingX tolerates 5 s either way, so 2 s of skew passes.
     assert bingx.get(POSITIONS).json()["code"] == 0
+
+
+def test_the_simulator_enforces_the_documented_limits(sim: Simulator) -> None:
+    """Every budgeted endpoint the simulator serves has exactly the documented limit (exchanges.limits)."""
+    for api in sim.app.apis.values():
+        kinds = {route: request_kind(api.venue, *route) for route in api.routes}
+        budgeted = {route: kind for route, kind in kinds.items() if kind is not None}
+        assert len(budgeted) == len(REQUEST_LIMITS[Venue(api.venue)]) + 1  # two endpoints share one kind
+        for route, kind in budgeted.items():
+            assert api.routes[route].limit == REQUEST_LIMITS[Venue(api.venue)][kind], route

@@ -94,6 +94,8 @@ def test_every_operation(sim: Simulator, venue: str, mode: PositionMode) -> None
     )
     order = client.get_order(symbol="BTCUSDT", client_order_id="e2e-open-1")
     assert order.exchange_order_id == ack.exchange_order_id
+    again = client.get_order(symbol="BTCUSDT", client_order_id="e2e-open-1", exchange_order_id=ack.exchange_order_id)
+    assert again == order
     assert (order.status, order.filled_quantity, order.side) == (OrderStatus.FILLED, Decimal("0.01"), Side.SELL)
     assert order.fee is not None and order.fee > 0 and order.avg_price is not None
     (position,) = client.positions("BTCUSDT")
@@ -120,6 +122,16 @@ def test_every_operation(sim: Simulator, venue: str, mode: PositionMode) -> None
     permissions = client.key_permissions()
     assert permissions.can_trade_perpetuals and not permissions.can_withdraw and permissions.warnings == []
     client.close()
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_account_id_is_the_venue_uid(sim: Simulator, venue: str) -> None:
+    """One account answers one stable id whichever client asks; another account answers another."""
+    first = connect(sim, venue)
+    again = CLIENTS[venue](Credentials(f"{venue}-oneway", "the-secret"), base_url=sim.base_url)
+    other = connect(sim, venue, hedge=True)
+    assert first.account_id() == again.account_id() == str(sim.account(venue, f"{venue}-oneway")["uid"])
+    assert other.account_id() != first.account_id()
 
 
 @pytest.mark.parametrize("venue", VENUES)
@@ -257,3 +269,72 @@ def test_processing_and_partial_fill(sim: Simulator, venue: str) -> None:
         Decimal("0.004"),
         Decimal("0.002"),
     )
+
+
+def _buy(client: BybitClient | BingXClient, client_order_id: str, quantity: str = "0.002"):
+    return client.place_market_order(
+        symbol="BTCUSDT",
+        side=Side.BUY,
+        quantity=Decimal(quantity),
+        client_order_id=client_order_id,
+        position_mode=PositionMode.ONE_WAY,
+    )
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_late_visible_order(sim: Simulator, venue: str) -> None:
+    """not_found: the position shows the order at once; get_order by either id is OrderNotFound until it shows."""
+    client = connect(sim, venue)
+    sim.faults(venue).not_found(0.6)
+    ack = _buy(client, "late")
+    assert [p.size for p in client.positions("BTCUSDT")] == [Decimal("0.002")]
+    for ids in ({}, {"exchange_order_id": ack.exchange_order_id}):
+        with pytest.raises(OrderNotFound):
+            client.get_order(symbol="BTCUSDT", client_order_id="late", **ids)
+    time.sleep(0.65)
+    order = client.get_order(symbol="BTCUSDT", client_order_id="late", exchange_order_id=ack.exchange_order_id)
+    assert order.status is OrderStatus.FILLED
+
+
+@pytest.mark.parametrize(("venue", "code"), [("bybit", 10016), ("bingx", 80019)])
+def test_order_applied_then_answered_an_error_is_an_unknown_outcome(sim: Simulator, venue: str, code: int) -> None:
+    """An order the venue placed but answered with an error (BingX "being processed", Bybit server error) is
+    UnknownOutcome, and the lookup finds it."""
+    client = connect(sim, venue)
+    sim.faults(venue).fail_after_apply(ORDER_ENDPOINT[venue], code=code)
+    with pytest.raises(UnknownOutcome) as caught:
+        _buy(client, "answered-badly")
+    assert caught.value.code == str(code)
+    assert client.get_order(symbol="BTCUSDT", client_order_id="answered-badly").status is OrderStatus.FILLED
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_outage_on_orders_is_an_unknown_outcome_while_reads_work(sim: Simulator, venue: str) -> None:
+    """A timed outage of the order endpoint: orders are UnknownOutcome (not placed), positions still readable."""
+    client = connect(sim, venue)
+    sim.faults(venue).outage(ORDER_ENDPOINT[venue], seconds=30, http_status=503)
+    with pytest.raises(UnknownOutcome):
+        _buy(client, "in-outage")
+    assert client.positions("BTCUSDT") == []
+    with pytest.raises(OrderNotFound):
+        client.get_order(symbol="BTCUSDT", client_order_id="in-outage")
+
+
+@pytest.mark.parametrize(("venue", "ban_status"), [("bybit", 403), ("bingx", 418)])
+def test_rate_block_then_ban(sim: Simulator, venue: str, ban_status: int) -> None:
+    """A blocked order is RateLimited; one more call and the venue bans: RateLimited with the ban status, reads
+    included, and never retried."""
+    client = connect(sim, venue)
+    sim.faults(venue).rate_block(ORDER_ENDPOINT[venue], seconds=30, ban_after=1, ban_seconds=30)
+    with pytest.raises(RateLimited) as caught:
+        _buy(client, "blocked")
+    assert caught.value.http_status != ban_status
+    with pytest.raises(RateLimited) as caught:
+        _buy(client, "banned")
+    assert caught.value.http_status == ban_status
+    started = time.monotonic()
+    with pytest.raises(RateLimited) as caught:
+        client.balance()
+    assert caught.value.http_status == ban_status and time.monotonic() - started < 0.5
+    sim.clear_faults(venue)
+    assert sim.orders(venue, f"{venue}-oneway") == [] and client.positions("BTCUSDT") == []

@@ -6,7 +6,10 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from exchanges.simulator import Simulator
+import requests
+
+from exchanges.base import Venue
+from exchanges.simulator import Simulator, SimulatorControl, settlement_net
 
 from .conftest import BINGX_KEY, BYBIT_KEY
 from .signing import BingxRaw, BybitRaw
@@ -101,3 +104,77 @@ def test_custom_markets_with_their_own_interval() -> None:
         assert [(r["symbol"], r["fundingIntervalHour"]) for r in row] == [("ADAUSDT", "4")]
         contracts = BingxRaw(sim.base_url).get("/openApi/swap/v2/quote/contracts").json()["data"]
         assert [(c["symbol"], c["maxLongLeverage"], c["quantityPrecision"]) for c in contracts] == [("ADA-USDT", 20, 0)]
+
+
+def _settled(sim: Simulator, count: int, **filters) -> list[dict]:
+    """The settlement records matching ``filters`` once there are ``count`` of them."""
+
+    def enough() -> list[dict] | None:
+        records = sim.settlements(**filters)
+        return records if len(records) >= count else None
+
+    return _wait_for(enough)
+
+
+def test_settlement_records_every_account_on_both_venues(sim: Simulator, bybit: BybitRaw, bingx: BingxRaw) -> None:
+    """At each venue's instant, the record lists every account's position in the symbol on both venues; a hedge
+    of a Bybit long against a BingX short nets to zero at both."""
+    sim.add_account("bybit", "bystander", "s")  # flat: not listed
+    bybit.ok(bybit.order("BTCUSDT", "Buy", "0.010"))
+    bingx.ok(bingx.order("BTC-USDT", "SELL", "0.0100"))
+    bybit_instant = sim.set_next_funding("BTCUSDT", "bybit", in_seconds=0.3)["next_ms"]
+    bingx_instant = sim.set_next_funding("BTCUSDT", "bingx", in_seconds=0.5)["next_ms"]
+    records = _settled(sim, 2, symbol="BTCUSDT")
+    assert [(r["venue"], r["symbol"], r["time_ms"]) for r in records] == [
+        ("bybit", "BTCUSDT", bybit_instant),
+        ("bingx", "BTCUSDT", bingx_instant),
+    ]
+    for record in records:
+        assert record["positions"] == [
+            {"venue": "bybit", "api_key": BYBIT_KEY, "slot": "both", "side": "long", "size": "0.01"},
+            {"venue": "bingx", "api_key": BINGX_KEY, "slot": "both", "side": "short", "size": "0.01"},
+        ]
+    hedge = [("bybit", BYBIT_KEY), (Venue.BINGX, BINGX_KEY)]
+    assert settlement_net(records, "BTCUSDT", hedge) == [
+        ("bybit", bybit_instant, Decimal(0)),
+        ("bingx", bingx_instant, Decimal(0)),
+    ]
+    assert settlement_net(records, "BTCUSDT", [("bybit", BYBIT_KEY)])[0].net == Decimal("0.01")
+    assert sim.settlements(symbol="BTCUSDT", venue="bingx") == records[1:]
+    assert sim.settlements(symbol="ETHUSDT") == []
+
+
+def test_a_leg_closed_between_the_instants_shows_unhedged(sim: Simulator, bybit: BybitRaw, bingx: BingxRaw) -> None:
+    """Close the BingX leg after Bybit settles and before BingX does: hedged at Bybit's instant, long at BingX's."""
+    bybit.ok(bybit.order("ETHUSDT", "Buy", "0.10"))
+    bingx.ok(bingx.order("ETH-USDT", "SELL", "0.10"))
+    sim.set_next_funding("ETHUSDT", "bybit", in_seconds=0.2)
+    sim.set_next_funding("ETHUSDT", "bingx", in_seconds=30)
+    _settled(sim, 1, symbol="ETHUSDT")
+    bingx.ok(bingx.order("ETH-USDT", "BUY", "0.10", reduceOnly="true"))
+    sim.set_next_funding("ETHUSDT", "bingx", in_seconds=0.1)
+    records = _settled(sim, 2, symbol="ETHUSDT")
+    nets = settlement_net(records, "ETHUSDT", [("bybit", BYBIT_KEY), ("bingx", BINGX_KEY)])
+    assert [(n.venue, n.net) for n in nets] == [("bybit", Decimal(0)), ("bingx", Decimal("0.1"))]
+
+
+def test_flat_settlement_is_recorded_empty_and_readable_over_http(sim: Simulator) -> None:
+    """Every settlement is recorded, even with nobody in; the record is read-only over GET as well."""
+    instant = sim.set_next_funding("SOLUSDT", "bingx", in_seconds=0.1)["next_ms"]
+    (record,) = _settled(sim, 1, symbol="SOLUSDT")
+    assert record == {"venue": "bingx", "symbol": "SOLUSDT", "time_ms": instant, "positions": []}
+    answer = requests.get(f"{sim.base_url}/_sim/settlements", params={"venue": "bingx"}, timeout=5).json()
+    assert answer == {"ok": True, "result": [record]}
+    assert SimulatorControl(sim.base_url).settlements(symbol="SOLUSDT", venue="bingx") == [record]
+    assert settlement_net([record], "SOLUSDT", [("bingx", BINGX_KEY)]) == [("bingx", instant, Decimal(0))]
+
+
+def test_only_the_last_2000_settlements_are_kept(sim: Simulator) -> None:
+    """The record is bounded: the oldest go first."""
+    from exchanges.simulator.state import Settlement
+
+    with sim.state.lock:
+        for n in range(2005):
+            sim.state.record_settlement(Settlement("bybit", "XRPUSDT", n))
+    kept = sim.settlements(symbol="XRPUSDT")
+    assert len(kept) == 2000 and kept[0]["time_ms"] == 5 and kept[-1]["time_ms"] == 2004
