@@ -13,6 +13,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from arbitrage.crypto import EncryptedTextField
 from exchanges.base import Environment, Venue, mask_secret
@@ -46,6 +48,11 @@ class ExchangeAccount(models.Model):
     last_check_ok = models.BooleanField(null=True)
     last_check_message = models.TextField(blank=True)
     can_withdraw = models.BooleanField(null=True, help_text="The key can withdraw funds (flagged as a risk)")
+    # Two rows on one venue account would net their positions in one-way mode: both identities are unique per venue
+    # and environment. The key's fingerprint is keyed (the ciphertext cannot be compared); the venue's own account
+    # id, read by the connection check, also catches two different keys of one account.
+    key_fingerprint = models.CharField(max_length=64, editable=False, blank=True)
+    venue_account_id = models.CharField(max_length=64, blank=True, help_text="The venue's account id for this key")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -56,6 +63,16 @@ class ExchangeAccount(models.Model):
             models.CheckConstraint(condition=Q(exchange__in=[v.value for v in Venue]), name="account_exchange_known"),
             models.CheckConstraint(
                 condition=Q(environment__in=[e.value for e in Environment]), name="account_environment_known"
+            ),
+            models.UniqueConstraint(
+                fields=["exchange", "environment", "key_fingerprint"],
+                condition=~Q(key_fingerprint=""),
+                name="account_key_unique_per_venue",
+            ),
+            models.UniqueConstraint(
+                fields=["exchange", "environment", "venue_account_id"],
+                condition=~Q(venue_account_id=""),
+                name="account_venue_id_unique_per_venue",
             ),
         ]
         # Not "change": the admin denies change on purpose (owners edit accounts in the app), which would hide the
@@ -74,12 +91,18 @@ class ExchangeAccount(models.Model):
         self.api_key = api_key
         self.api_secret = api_secret
         self.api_key_hint = mask_secret(api_key)
+        self.key_fingerprint = key_fingerprint(api_key)
 
     set_credentials.alters_data = True
 
     @property
     def venue(self) -> Venue:
         return Venue(self.exchange)
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A keyed digest of an API key: equal for equal keys, useless without SECRET_KEY."""
+    return salted_hmac("fundarb.api-key-fingerprint", api_key, algorithm="sha256").hexdigest()
 
 
 class Direction(models.TextChoices):
@@ -173,14 +196,18 @@ TERMINAL_STATUSES = (
 
 
 class Execution(models.Model):
-    """One funding instant of one subscription. Status moves only by compare-and-set (services.execution)."""
+    """One funding instant of one subscription. Status moves only by compare-and-set (services.transitions)."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="executions")
     funding_time = models.DateTimeField(help_text="The primary venue's funding instant T")
     status = models.CharField(max_length=12, choices=ExecutionStatus.choices, default=ExecutionStatus.PLANNED)
     status_changed_at = models.DateTimeField()
     deadline_at = models.DateTimeField(help_text="When the reconciler takes over if the status has not moved on")
-    driver_token = models.CharField(max_length=32, blank=True, help_text="The driver task that claimed this row")
+    # The owner of the row's next step: the driver that claimed it, or the reconciler that took it over. With
+    # ``deadline_at`` it is a lease: the owner renews the deadline while it works; past it, the reconciler may take
+    # the row (and a new token) over, and the old owner's renewals stop matching.
+    driver_token = models.CharField(max_length=32, blank=True, help_text="The task that owns this row's next step")
+    reconcile_runs = models.PositiveSmallIntegerField(default=0, help_text="Reconciler passes so far (for backoff)")
     # What was decided at planning/preflight time, kept so the record stays true if the subscription changes.
     symbol = models.CharField(max_length=30)
     primary_venue = models.CharField(max_length=10, choices=Exchange.choices)
@@ -202,8 +229,8 @@ class Execution(models.Model):
     pnl_price = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
     pnl_final = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    opened_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True, help_text="Both legs seen open and hedged")
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="Both legs seen flat after orders were sent")
 
     class Meta:
         ordering = ["-funding_time", "-id"]
@@ -248,8 +275,12 @@ class OrderState(models.TextChoices):
     ACKED = "acked", "Acknowledged"
     FILLED = "filled", "Filled"
     PARTIALLY_FILLED = "partially_filled", "Partially filled"
-    REJECTED = "rejected", "Rejected"
+    REJECTED = "rejected", "Rejected by the venue"
     NOT_PLACED = "not_placed", "Not placed"
+
+
+# The venue's final word on an order: nothing about it can change any more.
+FINAL_ORDER_STATES = (OrderState.FILLED, OrderState.PARTIALLY_FILLED, OrderState.REJECTED, OrderState.NOT_PLACED)
 
 
 class Order(models.Model):
@@ -271,7 +302,11 @@ class Order(models.Model):
     filled_quantity = models.DecimalField(max_digits=28, decimal_places=12, default=Decimal("0"))
     avg_price = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
     fee = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
+    # False while the fill is only inferred from the venue's position (order lookups lagging or down): the P&L
+    # sweep looks the order up again for its price and fee.
+    fill_confirmed = models.BooleanField(default=False)
     error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     acked_at = models.DateTimeField(null=True, blank=True)
 
@@ -345,6 +380,24 @@ class MarketSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol} on {self.venue}: {self.funding_rate}"
+
+
+class RequestBudget(models.Model):
+    """The recent request slots of one account on one endpoint class, shared by every process that calls the venue.
+
+    ``slots`` holds the epoch seconds of the latest requests (at most the venue's per-second limit of them, some
+    possibly reserved in the future): a new request may leave once the oldest of them is a window old.
+    """
+
+    account = models.ForeignKey(ExchangeAccount, on_delete=models.CASCADE, related_name="request_budgets")
+    kind = models.CharField(max_length=16)
+    slots = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "kind"], name="one_budget_per_account_and_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} budget of account {self.account_id}"
 
 
 def _new_prefix() -> str:

@@ -8,8 +8,9 @@ from django_q.tasks import async_task
 
 from arbitrage.models import Execution
 from arbitrage.services import clock
+from arbitrage.services.closing import execution_close
 from arbitrage.services.driver import instant_drive
-from arbitrage.services.execution import execution_close, plan_for
+from arbitrage.services.plan import plan_for
 from arbitrage.services.planner import executions_plan
 from arbitrage.services.pnl import executions_pnl_sweep
 from arbitrage.services.reconcile import executions_reconcile

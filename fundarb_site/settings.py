@@ -259,6 +259,20 @@ FUNDARB_EXECUTOR = {
     "PNL_FIRST_LOOK": env.float("EXECUTOR_PNL_FIRST_LOOK", default=20),  # venues report funding seconds after T
     "PNL_GIVE_UP": env.float("EXECUTOR_PNL_GIVE_UP", default=3600),
     "RECONCILE_GRACE": env.float("EXECUTOR_RECONCILE_GRACE", default=60),
+    # Converging legs after the open (settle, trim, unwind, close, reconcile): see services/converge.py.
+    "ORDER_SETTLE": env.float("EXECUTOR_ORDER_SETTLE", default=2.0),  # an acked market order has filled by then
+    # How long the settle waits for a leg whose open has an unknown outcome to show in its position.
+    "OPEN_SETTLE_WAIT": env.float("EXECUTOR_OPEN_SETTLE_WAIT", default=0.5),
+    "CONVERGE_BUDGET": env.float("EXECUTOR_CONVERGE_BUDGET", default=30),  # then the reconciler takes over
+    "CONVERGE_PAUSE": env.float("EXECUTOR_CONVERGE_PAUSE", default=0.2),  # first pause between reads, doubling
+    "CONVERGE_MAX_PAUSE": env.float("EXECUTOR_CONVERGE_MAX_PAUSE", default=5.0),
+    "OPEN_RETRIES": env.int("EXECUTOR_OPEN_RETRIES", default=2),  # a leg's open refused for a moment, sent again
+    "OPEN_RETRY_AFTER": env.float("EXECUTOR_OPEN_RETRY_AFTER", default=1.0),
+    "LEASE": env.float("EXECUTOR_LEASE", default=30),  # a working owner holds its execution this long per renewal
+    "RECONCILE_BUDGET": env.float("EXECUTOR_RECONCILE_BUDGET", default=20),  # per reconciler pass
+    "RECONCILE_MAX_BACKOFF": env.float("EXECUTOR_RECONCILE_MAX_BACKOFF", default=1800),
+    # BingX's order entry limit per account: 5/s in the endpoint tables, 10/s announced (notes §14).
+    "BINGX_ORDERS_PER_SECOND": env.int("BINGX_ORDERS_PER_SECOND", default=5),
     "STAGE_THREADS": env.int("EXECUTOR_STAGE_THREADS", default=64),
     "MARGIN_BUFFER": env.float("EXECUTOR_MARGIN_BUFFER", default=1.10),  # required margin x this must be free
     "DEFAULT_TAKER_FEE": {"bybit": "0.00055", "bingx": "0.0005"},

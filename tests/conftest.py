@@ -51,6 +51,15 @@ FAST_TIMELINE = {
     "UNKNOWN_ORDER_GRACE": 1.5,
     "PNL_FIRST_LOOK": 1.5,
     "RECONCILE_GRACE": 3,
+    "ORDER_SETTLE": 0.5,
+    "OPEN_SETTLE_WAIT": 0.1,
+    "CONVERGE_BUDGET": 8,
+    "CONVERGE_PAUSE": 0.1,
+    "CONVERGE_MAX_PAUSE": 1.0,
+    "OPEN_RETRY_AFTER": 0.2,
+    "LEASE": 3,
+    "RECONCILE_BUDGET": 6,
+    "RECONCILE_MAX_BACKOFF": 6,
 }
 
 
@@ -128,3 +137,45 @@ def make_sim_account(sim, owner, venue: str, *, label: str | None = None, hedge:
 def sim_accounts(venue_sim, user):
     """alice's Bybit and BingX accounts on the simulator (one-way mode)."""
     return make_sim_account(venue_sim, user, "bybit"), make_sim_account(venue_sim, user, "bingx")
+
+
+# --- A session-wide check: no final status while a simulator still holds that execution's position --------------
+
+_STARTED_SIMULATORS: list = []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _track_simulators():
+    """Every Simulator a test starts is watched by ``pytest_runtest_call`` below."""
+    from exchanges.simulator import runtime
+
+    original = runtime.Simulator.start
+
+    def start(self):
+        url = original(self)
+        if self not in _STARTED_SIMULATORS:
+            _STARTED_SIMULATORS.append(self)
+        return url
+
+    runtime.Simulator.start = start
+    yield
+    runtime.Simulator.start = original
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _STARTED_SIMULATORS.clear()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After the test body (the database and the simulators still up): any execution in a final status whose own
+    orders still net to a position on a simulator fails the test, whatever the test itself checked."""
+    result = yield
+    if _STARTED_SIMULATORS and item.get_closest_marker("django_db") is not None:
+        from tests.invariants import positions_left_by_final_executions
+
+        left = [problem for sim in _STARTED_SIMULATORS for problem in positions_left_by_final_executions(sim)]
+        if left:
+            pytest.fail("final status with a position still open: " + "; ".join(left), pytrace=False)
+    return result

@@ -7,12 +7,21 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.deletion import ProtectedError
 
-from arbitrage.models import AccountEnvironment, AuditAction, Exchange, ExchangeAccount, Subscription
+from arbitrage.models import (
+    TERMINAL_STATUSES,
+    AccountEnvironment,
+    AuditAction,
+    Exchange,
+    ExchangeAccount,
+    Execution,
+    Subscription,
+)
 from arbitrage.services import clock
 from arbitrage.services.audit import Actor, audit_record
-from arbitrage.services.clients import client_for_account
+from arbitrage.services.clients import client_for_account, probe_client
 from arbitrage.services.venue_targets import account_target_problem, base_url_clean
 from exchanges.base import ClockSync, KeyPermissions, PositionMode, Venue
 from exchanges.errors import ExchangeError
@@ -72,13 +81,28 @@ def account_create(
     )
     if ExchangeAccount.objects.filter(owner=owner, label=account.label).exists():
         raise ValidationError({"label": f"You already have an account labelled '{account.label}'."})
+    _check_key_unused(account)
     try:
         with transaction.atomic():
             account.save()
             audit_record(actor=actor, action=AuditAction.ACCOUNT_ADDED, obj=account, detail=_where(account))
     except IntegrityError:
+        _check_key_unused(account)
         raise ValidationError({"label": f"You already have an account labelled '{account.label}'."}) from None
     return account
+
+
+def _check_key_unused(account: ExchangeAccount) -> None:
+    """One venue account, one row: two rows trading one account would net their positions in one-way mode."""
+    taken = ExchangeAccount.objects.filter(
+        exchange=account.exchange, environment=account.environment, key_fingerprint=account.key_fingerprint
+    ).exclude(pk=account.pk)
+    if taken.exists():
+        raise ValidationError(
+            {"api_key": f"This API key is already registered in fundarb for {account.venue.label} "
+             f"({account.get_environment_display()}). One venue account can take part only once: two accounts "
+             "trading it would net each other's positions."}
+        )  # fmt: skip
 
 
 def _where(account: ExchangeAccount) -> str:
@@ -96,7 +120,12 @@ def account_update(
     api_secret: str = "",
     actor: Actor | None = None,
 ) -> ExchangeAccount:
-    """Change an account. Blank key or secret fields keep the stored ones (secrets are write-only)."""
+    """Change an account. Blank key or secret fields keep the stored ones (secrets are write-only).
+
+    While an execution on the account is unfinished its venue may hold our position: the environment and base URL
+    cannot change, and a new key is taken only when the venue says it belongs to the same account.
+    """
+    _guard_in_flight(account, environment=environment, base_url=base_url, api_key=api_key, api_secret=api_secret)
     before = _where(account)
     old_label = account.label
     account.label = _clean_label(label)
@@ -109,6 +138,7 @@ def account_update(
         )
     if ExchangeAccount.objects.filter(owner_id=account.owner_id, label=account.label).exclude(pk=account.pk).exists():
         raise ValidationError({"label": f"You already have an account labelled '{account.label}'."})
+    _check_key_unused(account)
     account.last_check_ok = None
     changes = [f"{name} replaced" for name, given in (("API key", api_key), ("API secret", api_secret)) if given]
     if account.label != old_label:
@@ -124,6 +154,40 @@ def account_update(
             detail="; ".join(changes) or "saved without changes",
         )
     return account
+
+
+def account_in_flight(account: ExchangeAccount) -> Execution | None:
+    """An unfinished execution of either role on this account."""
+    uses = Q(subscription__primary_account=account) | Q(subscription__hedge_account=account)
+    return Execution.objects.filter(uses).exclude(status__in=TERMINAL_STATUSES).order_by("pk").first()
+
+
+def _guard_in_flight(
+    account: ExchangeAccount, *, environment: str, base_url: str, api_key: str, api_secret: str
+) -> None:
+    execution = account_in_flight(account)
+    if execution is None:
+        return
+    busy = f"execution #{execution.pk} ({execution.get_status_display().lower()}) is still using this account"
+    if environment != account.environment or (base_url or "").strip() != account.base_url:
+        raise ValidationError(
+            {"environment": f"The environment and base URL cannot change while {busy}; change them after it ends."}
+        )
+    if not (api_key or api_secret):
+        return
+    new_key, new_secret = api_key or account.api_key, api_secret or account.api_secret
+    try:
+        known = account.venue_account_id or client_for_account(account).account_id()
+        offered = probe_client(account, api_key=new_key, api_secret=new_secret).account_id()
+    except ExchangeError as exc:
+        raise ValidationError(
+            {"api_key": f"The new key could not be checked while {busy} ({exc}); nothing was changed."}
+        ) from None
+    if offered != known:
+        raise ValidationError(
+            {"api_key": f"While {busy}, a new key is accepted only for the same {account.venue.label} account; this "
+             "key belongs to another one. Nothing was changed."}
+        )  # fmt: skip
 
 
 def account_delete(*, account: ExchangeAccount, actor: Actor | None = None) -> None:
@@ -156,27 +220,79 @@ def account_check(*, account: ExchangeAccount, symbol: str = "BTCUSDT", actor: A
 
     An account the base-URL rules refuse is not contacted: the check fails with the reason."""
     problem = account_target_problem(account)
-    result = AccountCheck(ok=False, message=problem) if problem else _connect(account, symbol)
-    ExchangeAccount.objects.filter(pk=account.pk).update(
-        last_checked_at=clock.now(),
-        last_check_ok=result.ok,
-        last_check_message=result.message,
-        can_withdraw=result.permissions.can_withdraw if result.permissions else account.can_withdraw,
-    )
+    result, venue_id = (AccountCheck(ok=False, message=problem), "") if problem else _connect(account, symbol)
+    result = _store_check(account, result, venue_id)
     outcome = "ok" if result.ok else "failed"
     audit_record(actor=actor, action=AuditAction.ACCOUNT_CHECKED, obj=account, detail=f"{outcome}: {result.message}")
     return result
 
 
-def _connect(account: ExchangeAccount, symbol: str) -> AccountCheck:
+def _connect(account: ExchangeAccount, symbol: str) -> tuple[AccountCheck, str]:
     client = client_for_account(account)
+    venue_id = account.venue_account_id
     try:
         sync = client.sync_clock()
         permissions = client.key_permissions()
         mode = client.position_mode(symbol)
         balance = client.balance()
+        venue_id = client.account_id()
     except ExchangeError as exc:
-        return AccountCheck(ok=False, message=str(exc))
+        return AccountCheck(ok=False, message=str(exc)), ""
+    return _with_identity(account, venue_id, _connected(sync, permissions, mode, balance)), venue_id
+
+
+def _store_check(account: ExchangeAccount, result: AccountCheck, venue_id: str) -> AccountCheck:
+    """Keep the outcome, and the venue's account id unless another entry already holds it."""
+    fields = {
+        "last_checked_at": clock.now(),
+        "last_check_ok": result.ok,
+        "last_check_message": result.message,
+        "can_withdraw": result.permissions.can_withdraw if result.permissions else account.can_withdraw,
+    }
+    if venue_id and not _registered_elsewhere(account, venue_id):
+        fields["venue_account_id"] = venue_id
+    try:
+        with transaction.atomic():
+            ExchangeAccount.objects.filter(pk=account.pk).update(**fields)
+    except IntegrityError:  # another entry claimed the same venue account a moment ago
+        fields.pop("venue_account_id")
+        result = AccountCheck(ok=False, message=_taken_message(account))
+        fields.update(last_check_ok=False, last_check_message=result.message)
+        ExchangeAccount.objects.filter(pk=account.pk).update(**fields)
+    return result
+
+
+def _registered_elsewhere(account: ExchangeAccount, venue_id: str) -> bool:
+    return bool(venue_id) and (
+        ExchangeAccount.objects.filter(exchange=account.exchange, environment=account.environment)
+        .filter(venue_account_id=venue_id)
+        .exclude(pk=account.pk)
+        .exists()
+    )
+
+
+def _taken_message(account: ExchangeAccount) -> str:
+    return (
+        f"This key belongs to a {account.venue.label} account that is already registered in fundarb under another "
+        "entry. One venue account can take part only once: two entries trading it would net each other's "
+        "positions. Use that entry, or a key of another account."
+    )
+
+
+def _with_identity(account: ExchangeAccount, venue_id: str, result: AccountCheck) -> AccountCheck:
+    if not _registered_elsewhere(account, venue_id):
+        return result
+    return AccountCheck(
+        ok=False,
+        message=_taken_message(account),
+        clock=result.clock,
+        position_mode=result.position_mode,
+        available_margin=result.available_margin,
+        permissions=result.permissions,
+    )
+
+
+def _connected(sync: ClockSync, permissions: KeyPermissions, mode: PositionMode, balance) -> AccountCheck:
     trade = "can trade perpetuals" if permissions.can_trade_perpetuals else "CANNOT trade perpetuals"
     message = (
         f"Connected: clock offset {sync.offset * 1000:+.0f} ms, {mode.value.replace('_', '-')} mode, "

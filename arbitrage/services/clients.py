@@ -54,6 +54,17 @@ def client_for_account(account: ExchangeAccount) -> ExchangeClient:
         return client
 
 
+def probe_client(account: ExchangeAccount, *, api_key: str, api_secret: str) -> ExchangeClient:
+    """A throw-away client for the account's venue and URL with other credentials (checking a new key)."""
+    return make_client(
+        account.venue,
+        Credentials(api_key=api_key, api_secret=api_secret),
+        environment=Environment(account.environment),
+        base_url=_target(account.environment, account.base_url),
+        clock=_clock_time,
+    )
+
+
 def public_client(venue: Venue) -> ExchangeClient:
     """Market data (rates, symbol rules) from the environment named by MARKET_DATA_ENVIRONMENT."""
     with _lock:
@@ -76,4 +87,4 @@ def forget_clients() -> None:
         _public_clients.clear()
 
 
-__all__ = ["client_for_account", "forget_clients", "public_client"]
+__all__ = ["client_for_account", "forget_clients", "probe_client", "public_client"]

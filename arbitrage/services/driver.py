@@ -16,7 +16,6 @@ import itertools
 import logging
 import statistics
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -26,21 +25,22 @@ from django.db import connections
 
 from arbitrage.models import Execution, ExecutionStatus
 from arbitrage.services import clock
-from arbitrage.services.execution import (
-    Plan,
-    execution_close,
+from arbitrage.services.budget import Slot, budget_reserve
+from arbitrage.services.closing import execution_close
+from arbitrage.services.opening import (
     execution_explain_refusal,
-    execution_missed,
     execution_open_settle,
-    execution_preflight,
     execution_sync,
     executions_claim_open,
     open_requests,
-    plan_for,
 )
 from arbitrage.services.orders import LegResult, leg_place
 from arbitrage.services.parallel import submit
+from arbitrage.services.plan import Plan, plan_for
 from arbitrage.services.pnl import execution_pnl_collect
+from arbitrage.services.preflight import execution_preflight
+from arbitrage.services.transitions import execution_missed, new_token
+from exchanges.limits import RequestKind
 
 logger = logging.getLogger(__name__)
 S = ExecutionStatus
@@ -125,9 +125,9 @@ class SettleGate:
         self._held: list[Callable[[], None]] = []
         self._open = legs <= 0
 
-    def leg_answered(self) -> None:
+    def leg_answered(self, count: int = 1) -> None:
         with self._lock:
-            self._pending -= 1
+            self._pending -= count
             if self._pending > 0:
                 return
         self.open()
@@ -197,19 +197,40 @@ class InstantDriver:
                 self.timeline.at(0, lambda p=plan: execution_explain_refusal(p))
         go = [p for p in plans if p.pk in claimed]
         legs = [(plan, open_requests(plan)) for plan in go]
-        clock.sleep_until(datetime.fromtimestamp(moment, tz=UTC))
-        # Never open after T (less a safety margin): a late trigger opens nothing.
-        late = {p.pk for p in go if clock.clock.time() > p.local(p.funding_time) - _cfg("OPEN_CUTOFF")}
+        # Both legs of every pair take their budget slots before any leg leaves: a pair goes at its later slot, and
+        # only if that is still before the open cutoff, so no leg ever leaves without its partner or after it.
+        slots = iter(
+            budget_reserve(
+                [(plan.account_of(order), RequestKind.ORDER) for plan, requests in legs for order, _ in requests],
+                not_before=moment,
+            )
+        )
+        departures = {plan.pk: max(next(slots).at for _ in requests) for plan, requests in legs}
+        late = {p.pk for p, _ in legs if departures[p.pk] > p.local(p.open_cutoff)}
         gate = SettleGate(self.timeline, legs=sum(len(r) for p, r in legs if p.pk not in late))
         self.timeline.at(moment + SETTLE_GATE_SECONDS, gate.open)
-        for plan, requests in legs:
-            if plan.pk in late:
-                self.timeline.at(
-                    0, lambda p=plan: execution_missed(p, "The trigger came too close to the funding instant")
-                )
-                continue
-            futures = [submit(lambda r=request: leg_place(r)) for _, request in requests]
-            self._when_done(plan, requests, futures, gate)
+        for plan in [p for p, _ in legs if p.pk in late]:
+            self.timeline.at(
+                0,
+                lambda p=plan: execution_missed(
+                    p, "The account's order budget could not fit this pair's orders before the open cutoff"
+                ),
+            )
+        for departure in sorted({departures[p.pk] for p, _ in legs if p.pk not in late}):
+            clock.sleep_until(datetime.fromtimestamp(departure, tz=UTC))
+            for plan, requests in legs:
+                if plan.pk in late or departures[plan.pk] != departure:
+                    continue
+                # Never open after T (less a safety margin): a trigger that woke late opens nothing.
+                if clock.clock.time() > plan.local(plan.open_cutoff):
+                    gate.leg_answered(len(requests))
+                    self.timeline.at(
+                        0, lambda p=plan: execution_missed(p, "The trigger came too close to the funding instant")
+                    )
+                    continue
+                together = Slot(account_id=0, kind=RequestKind.ORDER, at=departure)
+                futures = [submit(lambda r=request, s=together: leg_place(r, s)) for _, request in requests]
+                self._when_done(plan, requests, futures, gate)
 
     def _when_done(self, plan: Plan, requests, futures, gate: SettleGate) -> None:
         """Settle the execution once both of its legs have answered: at once if a leg failed (its partner is
@@ -236,18 +257,18 @@ class InstantDriver:
             future.add_done_callback(one_done)
 
     def _settle(self, plan: Plan, results) -> None:
-        execution_open_settle(plan, results)
-        self.timeline.at(plan.local(plan.close_at), lambda: self._close(plan))
+        if execution_open_settle(plan, results):
+            self.timeline.at(plan.local(plan.close_at), lambda: self._close(plan))
 
     def _close(self, plan: Plan) -> None:
-        execution_close(plan)
-        first_look = plan.funding_time + timedelta(seconds=_cfg("PNL_FIRST_LOOK"))
-        self.timeline.at(plan.local(first_look), lambda: execution_pnl_collect(execution_id=plan.pk))
+        if execution_close(plan):
+            first_look = plan.funding_time + timedelta(seconds=_cfg("PNL_FIRST_LOOK"))
+            self.timeline.at(plan.local(first_look), lambda: execution_pnl_collect(execution_id=plan.pk))
 
 
 def instant_drive(*, funding_time: datetime) -> int:
     """Claim the planned executions of ``funding_time`` that nobody else drives, and drive them. Returns how many."""
-    token = uuid.uuid4().hex
+    token = new_token()
     claimed = Execution.objects.filter(funding_time=funding_time, status=S.PLANNED, driver_token="").update(
         driver_token=token
     )
@@ -256,7 +277,7 @@ def instant_drive(*, funding_time: datetime) -> int:
     executions = Execution.objects.filter(driver_token=token, status=S.PLANNED).select_related(
         "subscription__owner", "subscription__primary_account", "subscription__hedge_account"
     )
-    plans = [plan_for(execution) for execution in executions]
+    plans = [plan_for(execution, token=token) for execution in executions]
     logger.info("driving %d execution(s) for %s", len(plans), funding_time.isoformat())
     InstantDriver(plans, token=token).run()
     return len(plans)

@@ -16,7 +16,8 @@ from django.db.models import Exists, OuterRef
 from arbitrage.models import Execution, ExecutionStatus, Installation, KillSwitch, Subscription, SubscriptionStatus
 from arbitrage.services import clock
 from arbitrage.services.clients import client_for_account
-from arbitrage.services.execution import subscription_fail, sync_time
+from arbitrage.services.plan import sync_time
+from arbitrage.services.transitions import subscription_fail
 from arbitrage.services.venue_targets import accounts_target_problem
 from exchanges.errors import ExchangeError
 

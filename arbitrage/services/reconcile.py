@@ -1,10 +1,11 @@
-"""Crash recovery: finish or unwind whatever a dead or stuck worker left behind.
+"""The reconciler: take over whatever is past its deadline and bring it to a final status from the venues' positions.
 
-An execution whose deadline passed while it was still in flight is taken over (compare-and-set to RECONCILING),
-its orders are looked up at the venues by client order id, the positions are read, and then:
-nothing open -> FAILED or COMPLETED; both legs open before the close time -> OPEN again, closed on time;
-otherwise whatever is open is closed (COMPLETED when both legs were held, UNWOUND when one leg was naked).
-Nothing is left open that the database does not know about.
+An execution whose lease (``deadline_at``) lapsed is taken over under a new owner token, one owner at a time. Before
+the trigger nothing can have been sent: FAILED. After it, both legs' positions are read: a hedged pair before its
+close time is OPEN again and closed on time; otherwise both legs converge to flat, and the final status says what
+happened (COMPLETED when the pair was held, UNWOUND when one leg was, FAILED when none was). What cannot be settled
+now stays RECONCILING with a growing backoff, and the owner is told. Order records are completed for the timeline
+and the P&L, never for the decision.
 """
 
 from __future__ import annotations
@@ -14,35 +15,30 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
-
-from arbitrage.models import Execution, ExecutionStatus, Order, OrderAction, OrderState
+from arbitrage.models import Execution, ExecutionStatus, Order, OrderAction, Subscription, SubscriptionStatus
 from arbitrage.services import clock
-from arbitrage.services.events import event_record
-from arbitrage.services.execution import (
-    Plan,
+from arbitrage.services.converge import (
+    ConvergeResult,
+    LegState,
+    Verdict,
+    leg_refused_everything,
+    legs_converge,
+    legs_read,
+)
+from arbitrage.services.notifications import notify_owner
+from arbitrage.services.plan import Plan, cfg, deadline_after, plan_for
+from arbitrage.services.transitions import (
+    execution_take_over,
     execution_transition,
-    open_position_size,
-    order_fill_fields,
-    plan_for,
-    positions_flatten,
+    orders_never_sent,
     subscription_after_instant,
     subscription_fail,
 )
-from arbitrage.services.orders import order_lookup
-from arbitrage.services.parallel import run_parallel
-from exchanges.errors import ExchangeError
 
 logger = logging.getLogger(__name__)
 S = ExecutionStatus
 BEFORE_TRIGGER = (S.PLANNED, S.PREFLIGHT, S.SYNCED)
 IN_FLIGHT = (S.OPENING, S.OPEN, S.CLOSING, S.UNWINDING, S.RECONCILING)
-
-
-def _grace() -> timedelta:
-    return timedelta(seconds=settings.FUNDARB_EXECUTOR["RECONCILE_GRACE"])
-
-
 RESUMED_OPEN = "resumed_open"
 
 
@@ -53,12 +49,12 @@ class ReconcileReport:
 
 
 def executions_reconcile() -> ReconcileReport:
-    """Take over every execution past its deadline."""
+    """Take over every execution whose lease has lapsed."""
     stuck = Execution.objects.filter(status__in=BEFORE_TRIGGER + IN_FLIGHT, deadline_at__lt=clock.now())
     report = ReconcileReport(handled=[], close_later=[])
     for execution in stuck.select_related(
         "subscription__owner", "subscription__primary_account", "subscription__hedge_account"
-    )[:100]:
+    ).order_by("deadline_at")[:100]:
         try:
             outcome = execution_reconcile(execution)
         except Exception:
@@ -72,51 +68,101 @@ def executions_reconcile() -> ReconcileReport:
 
 
 def execution_reconcile(execution: Execution) -> str | bool:
-    """False if another process holds the execution; RESUMED_OPEN when it must be closed later; else True."""
+    """False if the execution is not ours to take; RESUMED_OPEN when it must be closed later; else True."""
     previous = execution.status
-    if not execution_transition(execution.pk, source=previous, target=S.RECONCILING, deadline=clock.now() + _grace()):
+    token = execution_take_over(execution, source=previous)
+    if token is None:
         return False
-    plan = plan_for(execution)
-    plan.record(step="reconcile", outcome="info", detail=f"taken over from status {previous}")
-    if previous in BEFORE_TRIGGER:
+    execution.refresh_from_db()
+    plan = plan_for(execution, token=token)
+    detail = f"taken over from status {previous} (pass {execution.reconcile_runs})"
+    plan.record(step="reconcile", outcome="info", detail=detail)
+    if previous in BEFORE_TRIGGER or plan.side is None:
         # No order leaves before the SYNCED -> OPENING compare-and-set, so nothing can be open.
-        Order.objects.filter(execution_id=plan.pk, status=OrderState.PENDING).update(
-            status=OrderState.NOT_PLACED, error="never sent"
-        )
+        orders_never_sent(plan)
         message = f"The worker stopped before the trigger (status {previous}); nothing was sent"
-        execution_transition(plan.pk, source=S.RECONCILING, target=S.FAILED, error=message)
+        execution_transition(plan.pk, source=S.RECONCILING, target=S.FAILED, token=token, error=message)
         plan.record(step="failed", outcome="failed", detail=message)
         return True
-    _orders_resolve(plan)
-    opens = list(Order.objects.filter(execution_id=plan.pk, action=OrderAction.OPEN, attempt=1).order_by("role"))
-    held = [o for o in opens if o.filled_quantity > 0]
-    reads = run_parallel(*[(lambda o=o: open_position_size(plan, o)) for o in held])
-    if any(r.error for r in reads):
-        plan.record(step="reconcile", outcome="failed", detail="positions unreadable; retrying on the next sweep")
-        return True
-    open_now = {o.role: (o, r.value) for o, r in zip(held, reads, strict=True) if r.value > 0}
-    both_held = len(held) == 2
-    if not open_now:
-        closed = Order.objects.filter(execution_id=plan.pk, action=OrderAction.CLOSE, filled_quantity__gt=0).exists()
-        target = S.COMPLETED if both_held and closed else S.UNWOUND if held else S.FAILED
-        return _finish(plan, target, "positions are flat")
-    sizes = {size for _, size in open_now.values()}
-    if both_held and len(open_now) == 2 and len(sizes) == 1 and clock.now() < plan.close_at:
-        execution_transition(plan.pk, source=S.RECONCILING, target=S.OPEN, deadline=plan.close_at + _grace())
-        plan.record(step="reconcile", outcome="ok", detail="both legs open and hedged: closing at the planned time")
-        return RESUMED_OPEN
-    action = OrderAction.CLOSE if both_held else OrderAction.UNWIND
-    if not positions_flatten(plan, legs=list(open_now.values()), action=action):
-        message = "Positions could not be closed yet; retrying on the next sweep. Check the venue."
-        subscription_fail(plan.subscription, message, execution=plan.execution)
-        return True
-    return _finish(plan, S.COMPLETED if both_held else S.UNWOUND, "closed what was open")
+    states = {leg.role: LegState(leg=leg) for leg in plan.legs()}
+    legs_read(plan, states)
+    conflict = "; ".join(s.conflict for s in states.values() if s.conflict)
+    if conflict:
+        return _later(
+            plan, f"{conflict}. fundarb never trades a position it did not open: close it yourself", stop=True
+        )
+    unread = [s for s in states.values() if s.error]
+    if any(not leg_refused_everything(plan, s.role) for s in unread):
+        # Which way to go depends on the unreadable leg: closing its partner could leave it naked.
+        reasons = "; ".join(f"{s.leg.label}: {s.error}" for s in unread)
+        return _later(plan, f"positions unreadable ({reasons})")
+    sizes = [s.size for s in states.values() if not s.error]
+    if not unread and all(size > 0 for size in sizes) and clock.now() < plan.close_at:
+        return _resume_open(plan, states, min(sizes))
+    flat = {role: Decimal(0) for role in states}
+    outcome = legs_converge(
+        plan, targets=flat, action=_action(plan, states), seconds=cfg("RECONCILE_BUDGET"), states=states
+    )
+    if outcome.verdict is not Verdict.CONVERGED:
+        return _unfinished(plan, outcome)
+    return _finish(plan, states)
 
 
-def _finish(plan: Plan, target: S, how: str) -> bool:
-    message = "" if target == S.COMPLETED else f"Recovered after a worker failure: {how}"
-    execution_transition(plan.pk, source=S.RECONCILING, target=target, error=message, closed_at=clock.now())
-    plan.record(step="reconcile", outcome="ok", detail=f"{how}: {target}")
+def _resume_open(plan: Plan, states: dict[str, LegState], quantity: Decimal) -> str | bool:
+    """Both legs open before the close time: trim to the smaller if needed, then OPEN again, closed on time."""
+    targets = {role: quantity for role in states}
+    outcome = legs_converge(
+        plan, targets=targets, action=OrderAction.UNWIND, seconds=cfg("RECONCILE_BUDGET"), states=states
+    )
+    if outcome.verdict is not Verdict.CONVERGED:
+        return _unfinished(plan, outcome)
+    opened = plan.execution.opened_at or clock.now()
+    if not execution_transition(
+        plan.pk,
+        source=S.RECONCILING,
+        target=S.OPEN,
+        token=plan.token,
+        deadline=deadline_after(plan.close_at),
+        opened_at=opened,
+        quantity=quantity,
+    ):
+        return False
+    plan.record(step="reconcile", outcome="ok", detail="both legs open and hedged: closing at the planned time")
+    return RESUMED_OPEN
+
+
+def _action(plan: Plan, states: dict[str, LegState]) -> str:
+    """Closing a held pair, or unwinding a naked leg (what the orders will be called)."""
+    return OrderAction.CLOSE if _was_hedged(plan, states) else OrderAction.UNWIND
+
+
+def _was_hedged(plan: Plan, states: dict[str, LegState]) -> bool:
+    if plan.execution.opened_at is not None:
+        return True
+    return all(_leg_was_open(plan, state) for state in states.values())
+
+
+def _leg_was_open(plan: Plan, state: LegState) -> bool:
+    if state.seen > 0:
+        return True
+    return Order.objects.filter(
+        execution_id=plan.pk, role=state.role, action=OrderAction.OPEN, filled_quantity__gt=0
+    ).exists()
+
+
+def _finish(plan: Plan, states: dict[str, LegState]) -> bool:
+    """Both venues read flat and every order is settled: the final status says what happened."""
+    if _was_hedged(plan, states):
+        target, message = S.COMPLETED, ""
+    elif any(_leg_was_open(plan, state) for state in states.values()):
+        target, message = S.UNWOUND, "Recovered after a worker failure: one leg was open and has been closed"
+    else:
+        target, message = S.FAILED, "Recovered after a worker failure: neither leg was opened"
+    if not execution_transition(
+        plan.pk, source=S.RECONCILING, target=target, token=plan.token, error=message, closed_at=clock.now()
+    ):
+        return False
+    plan.record(step="reconcile", outcome="ok", detail=f"both venues flat: {target}")
     if target in (S.UNWOUND, S.FAILED):
         subscription_fail(plan.subscription, message, execution=plan.execution)
     else:
@@ -124,31 +170,24 @@ def _finish(plan: Plan, target: S, how: str) -> bool:
     return True
 
 
-def _orders_resolve(plan: Plan) -> None:
-    """Ask the venue about every order whose outcome the database does not know for certain."""
-    unsure = list(
-        Order.objects.filter(execution_id=plan.pk, status__in=(OrderState.PENDING, OrderState.SENT, OrderState.ACKED))
+def _unfinished(plan: Plan, outcome: ConvergeResult) -> bool:
+    if outcome.verdict is Verdict.LOST:
+        return False
+    return _later(plan, outcome.message, stop=outcome.verdict is Verdict.CONFLICT)
+
+
+def _later(plan: Plan, reason: str, *, stop: bool = False) -> bool:
+    """Not settled this pass: stay RECONCILING, try again after a growing backoff; the owner is told once."""
+    runs = Execution.objects.values_list("reconcile_runs", flat=True).get(pk=plan.pk)
+    backoff = min(cfg("RECONCILE_GRACE") * 2 ** max(runs - 1, 0), cfg("RECONCILE_MAX_BACKOFF"))
+    message = f"Still reconciling: {reason}. fundarb keeps reading the venues and converging both legs to flat"
+    Execution.objects.filter(pk=plan.pk, driver_token=plan.token).update(
+        error=message, deadline_at=clock.now() + timedelta(seconds=backoff)
     )
-    outcomes = run_parallel(
-        *[
-            (lambda o=o: order_lookup(plan.client_of(o), symbol=o.symbol, client_order_id=o.client_order_id))
-            for o in unsure
-        ]
-    )
-    for order, outcome in zip(unsure, outcomes, strict=True):
-        if outcome.error:
-            detail = str(outcome.error) if isinstance(outcome.error, ExchangeError) else type(outcome.error).__name__
-            event_record(execution_id=plan.pk, step="order_lookup", outcome="failed", venue=order.venue, detail=detail)
-            continue
-        if outcome.value is None:
-            Order.objects.filter(pk=order.pk).update(status=OrderState.NOT_PLACED, error="the venue has no such order")
-            order.filled_quantity = Decimal(0)
-        else:
-            Order.objects.filter(pk=order.pk).update(**order_fill_fields(outcome.value))
-        event_record(
-            execution_id=plan.pk,
-            step="order_lookup",
-            outcome="ok",
-            venue=order.venue,
-            detail=f"{order.client_order_id}: {'not placed' if outcome.value is None else outcome.value.status}",
-        )
+    plan.record(step="reconcile", outcome="failed", detail=f"{reason}; next attempt in {backoff:.0f} s")
+    stopped = Subscription.objects.filter(pk=plan.subscription.pk, status=SubscriptionStatus.ERROR).exists()
+    if stop and not stopped:
+        subscription_fail(plan.subscription, message, execution=plan.execution)
+    elif runs == 1:
+        notify_owner(subscription=plan.subscription, message=message, execution=plan.execution)
+    return True

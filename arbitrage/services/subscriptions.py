@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -29,9 +30,11 @@ from arbitrage.models import (
 )
 from arbitrage.services import clock
 from arbitrage.services.audit import Actor, audit_record
+from arbitrage.services.budget import WINDOW_SECONDS, request_limit
 from arbitrage.services.market import LimitsUnavailable, symbol_limits
 from arbitrage.services.venue_targets import account_target_problem, accounts_target_problem
-from exchanges.base import round_down
+from exchanges.base import common_step, round_down
+from exchanges.limits import RequestKind
 from exchanges.symbols import InvalidSymbol, canonical
 
 # Plain ASCII decimal notation: Python's Decimal also reads "1_0" (so a stray underscore would mean 10x), other
@@ -86,7 +89,46 @@ def _decimal(name: str, value, *, low: Decimal, high: Decimal, low_inclusive: bo
     return number
 
 
-def subscription_clean(*, owner, data: SubscriptionInput, check_live_limits: bool = True) -> SubscriptionInput:
+# Between the trigger and the cutoff the two legs must also leave the machine: a little room besides the pacing.
+LEAD_MARGIN_SECONDS = Decimal("0.5")
+
+
+def lead_needed(*, accounts: tuple[ExchangeAccount, ExchangeAccount], exclude_pk: int | None = None) -> Decimal:
+    """The least lead at which every open of these accounts can leave before the open cutoff.
+
+    Each account sends one open per subscription at an instant (counted over all its active subscriptions, since
+    symbols share instants), paced at its venue's order limit.
+    """
+    cutoff = Decimal(str(settings.FUNDARB_EXECUTOR["OPEN_CUTOFF"]))
+    pacing = Decimal(0)
+    for account in accounts:
+        others = Subscription.objects.filter(
+            Q(primary_account=account) | Q(hedge_account=account), status=SubscriptionStatus.ACTIVE
+        )
+        if exclude_pk is not None:
+            others = others.exclude(pk=exclude_pk)
+        orders = others.count() + 1
+        rate = request_limit(account.venue, RequestKind.ORDER)
+        pacing = max(pacing, Decimal(orders - 1) / Decimal(rate) * Decimal(str(WINDOW_SECONDS)))
+    return cutoff + pacing + LEAD_MARGIN_SECONDS
+
+
+def _check_lead_can_trade(*, lead: int, accounts: tuple[ExchangeAccount, ExchangeAccount], exclude_pk) -> None:
+    needed = lead_needed(accounts=accounts, exclude_pk=exclude_pk)
+    if lead < needed:
+        least = int(needed.to_integral_value(rounding=ROUND_CEILING))
+        cutoff = Decimal(str(settings.FUNDARB_EXECUTOR["OPEN_CUTOFF"]))
+        raise ValidationError(
+            {"lead_seconds": f"Open at least {least} s before the funding instant: no open leaves later than "
+             f"{cutoff} s before it (the open cutoff), these accounts' opens at one instant take "
+             f"{needed - cutoff - LEAD_MARGIN_SECONDS:.1f} s to pace within the venues' order limits, and "
+             f"{LEAD_MARGIN_SECONDS} s is kept for sending; you asked for {lead} s."}
+        )  # fmt: skip
+
+
+def subscription_clean(
+    *, owner, data: SubscriptionInput, check_live_limits: bool = True, exclude_pk: int | None = None
+) -> SubscriptionInput:
     """Validate everything a subscription needs; raises ValidationError naming the field and the limit."""
     symbol = (data.symbol or "").strip().upper() if isinstance(data.symbol, str) else ""
     try:
@@ -113,6 +155,7 @@ def subscription_clean(*, owner, data: SubscriptionInput, check_live_limits: boo
     min_edge = _decimal("min_edge_bps", data.min_edge_bps, low=-MAX_EDGE_BPS, high=MAX_EDGE_BPS, low_inclusive=True)
     if data.direction not in Direction.values:
         raise ValidationError({"direction": f"Choose one of: {', '.join(Direction.values)}."})
+    _check_lead_can_trade(lead=lead, accounts=(primary, hedge), exclude_pk=exclude_pk)
     if check_live_limits:
         try:
             limits = symbol_limits(accounts=[primary, hedge], symbol=symbol)
@@ -125,14 +168,14 @@ def subscription_clean(*, owner, data: SubscriptionInput, check_live_limits: boo
                     {"leverage": f"{account.venue.label} allows at most {rules.max_leverage}x for {symbol}; "
                      f"you asked for {leverage}x."}
                 )  # fmt: skip
-        step = max(v.rules.qty_step for v in limits)
+        step = common_step(*(v.rules.qty_step for v in limits))
         rounded = round_down(quantity, step)
         for account, venue_limits in zip((primary, hedge), limits, strict=True):
             rules, mark = venue_limits.rules, venue_limits.mark_price
             if rounded < rules.min_qty:
                 raise ValidationError(
                     {"quantity": f"{account.venue.label} needs at least {rules.min_qty} {symbol} per order "
-                     f"({quantity} rounds down to {rounded} with the coarser step {step})."}
+                     f"({quantity} rounds down to {rounded}, a multiple of both venues' steps, {step})."}
                 )  # fmt: skip
             if rounded * mark < rules.min_notional:
                 raise ValidationError(
@@ -183,7 +226,7 @@ def subscription_create(*, owner, data: SubscriptionInput, check_live_limits: bo
 
 
 def subscription_update(*, subscription: Subscription, data: SubscriptionInput) -> Subscription:
-    clean = subscription_clean(owner=subscription.owner, data=data)
+    clean = subscription_clean(owner=subscription.owner, data=data, exclude_pk=subscription.pk)
     with transaction.atomic():
         if subscription.status == SubscriptionStatus.ACTIVE:
             _lock_accounts_and_check_free(

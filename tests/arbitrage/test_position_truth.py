@@ -57,7 +57,6 @@ def _expire(execution: Execution) -> None:
 # --- 1. An accepted order whose fill cannot be read in time ----------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="defect 1: a fill read slower than ~5 s counts as unfilled")
 def test_slow_fill_read_on_one_leg_still_holds_the_hedged_pair(venue_sim, user, sim_accounts):
     """The hedge fills at once but its order queries answer 'processing' for 8 s, longer than any fill-read budget:
     its position says it is open, so the pair is held through T and closed; nothing is left open."""
@@ -72,7 +71,6 @@ def test_slow_fill_read_on_one_leg_still_holds_the_hedged_pair(venue_sim, user, 
     assert_flat(venue_sim, bybit, bingx)
 
 
-@pytest.mark.xfail(strict=True, reason="defect 1: both slow reads end FAILED with both legs open")
 def test_slow_fill_reads_on_both_legs_still_hold_the_hedged_pair(venue_sim, user, sim_accounts):
     """Both legs' order queries lag for 8 s: the positions show both open, so the instant completes."""
     bybit, bingx = sim_accounts
@@ -90,7 +88,6 @@ def test_slow_fill_reads_on_both_legs_still_hold_the_hedged_pair(venue_sim, user
 # --- 2. Trimming after a partial fill ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="defect 2: trimming closes the whole larger leg")
 def test_partial_fill_trims_the_larger_leg_to_the_smaller_fill(venue_sim, user, sim_accounts):
     """The hedge fills 0.25 of 0.5: the primary is trimmed to 0.25 (not closed), both are held through T at 0.25,
     then both are closed."""
@@ -109,7 +106,6 @@ def test_partial_fill_trims_the_larger_leg_to_the_smaller_fill(venue_sim, user, 
 # --- 3. The reconciler and a leg whose lookup fails --------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="defect 3: the reconciler forgets a leg whose lookup fails")
 def test_reconciler_reads_positions_when_order_lookups_are_down(venue_sim, user, sim_accounts, monkeypatch):
     """A crash with both legs open, then BingX order queries fail while its positions endpoint works: the
     reconciler sees both legs open from the positions and closes both (COMPLETED), never unwinding one alone."""
@@ -132,7 +128,6 @@ def test_reconciler_reads_positions_when_order_lookups_are_down(venue_sim, user,
 # --- 4. "Not placed" after the grace window, never checked against positions ----------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="defect 4: 'not placed' after the grace is never checked against positions")
 def test_lost_response_with_lagging_queries_is_decided_by_positions(venue_sim, user, sim_accounts):
     """The Bybit hedge order fills but its response is lost and its queries say 'not found' for longer than the
     grace: the position shows it filled, so the pair is hedged and completes instead of unwinding its partner."""
@@ -152,7 +147,6 @@ def test_lost_response_with_lagging_queries_is_decided_by_positions(venue_sim, u
 # --- 5. P&L of an execution the reconciler finished --------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="defect 5: P&L drops the funding of a reconciled execution")
 def test_pnl_counts_the_funding_of_an_execution_the_reconciler_finished(venue_sim, user, sim_accounts, monkeypatch):
     """A crash before the settle; the reconciler takes the pair back, it is closed after T: the P&L holds the
     funding the venue paid."""
@@ -179,7 +173,6 @@ def test_pnl_counts_the_funding_of_an_execution_the_reconciler_finished(venue_si
 # --- 6. Timing: a lead that can never trade, and pacing after the cutoff check ----------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="defect 6: a lead that cannot beat the cutoff is accepted")
 def test_a_lead_that_cannot_beat_the_open_cutoff_is_refused(venue_sim, user, sim_accounts, settings):
     """With the default 1 s open cutoff a 1 s lead could never trade: the subscription is refused, naming the
     field and the least lead that works."""
@@ -193,7 +186,6 @@ def test_a_lead_that_cannot_beat_the_open_cutoff_is_refused(venue_sim, user, sim
     assert "cutoff" in " ".join(refused.value.message_dict["lead_seconds"])
 
 
-@pytest.mark.xfail(strict=True, reason="defect 6: paced legs leave after the cutoff or alone")
 def test_paced_legs_never_leave_after_the_cutoff_nor_without_their_partner(venue_sim, user, sim_accounts, settings):
     """Three pairs share one BingX account at one instant and BingX allows one order a second: the third pair cannot
     leave before T - cutoff, so neither of its legs leaves; no open reaches a venue after the cutoff, and no leg
@@ -238,7 +230,6 @@ def test_paced_legs_never_leave_after_the_cutoff_nor_without_their_partner(venue
 # --- 7. Ambiguous placement errors ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="defect 7: 80019 on placement counts as a refusal")
 def test_processing_answer_on_placement_is_unknown_not_refused(venue_sim, user, sim_accounts, monkeypatch):
     """BingX places the hedge but answers 80019 ('processing'): that is not a refusal, so its partner is not
     unwound; the positions show both legs open and the instant completes."""
@@ -262,3 +253,41 @@ def test_processing_answer_on_placement_is_unknown_not_refused(venue_sim, user, 
     assert execution.status == "completed", execution.error
     assert primary_settled_size(venue_sim, bybit, execution) == QUANTITY
     assert_flat(venue_sim, bybit, bingx)
+
+
+# --- The suite-wide check itself -----------------------------------------------------------------------------
+
+
+def test_the_session_check_sees_a_final_status_with_a_position_left(venue_sim, user, sim_accounts):
+    """The check every scenario test runs after its body: an execution marked final while its own order still
+    holds a position on the simulator is reported (here one is forged); flat ones are not."""
+    from exchanges.base import Credentials, PositionMode, Side
+    from exchanges.factory import make_client
+    from tests.invariants import positions_left_by_final_executions
+
+    bybit, bingx = sim_accounts
+    execution = run_instant(venue_sim, subscribe(user, bybit, bingx))
+    assert positions_left_by_final_executions(venue_sim) == []
+    trader = make_client(
+        "bybit", Credentials(bybit.api_key, bybit.api_secret), environment="simulator", base_url=venue_sim.base_url
+    )
+    forged_id = next(o["client_id"] for o in sim_orders(venue_sim, bybit)).rsplit("-", 1)[0] + "-pu9"
+    trader.place_market_order(
+        symbol=SYMBOL,
+        side=Side.SELL,
+        quantity=Decimal("0.1"),
+        client_order_id=forged_id,
+        position_mode=PositionMode.ONE_WAY,
+    )
+
+    problems = positions_left_by_final_executions(venue_sim)
+
+    assert len(problems) == 1 and f"#{execution.pk}" in problems[0]
+    trader.place_market_order(
+        symbol=SYMBOL,
+        side=Side.BUY,
+        quantity=Decimal("0.1"),
+        client_order_id=forged_id[:-1] + "8",
+        position_mode=PositionMode.ONE_WAY,
+        reduce_only=True,
+    )

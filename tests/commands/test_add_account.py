@@ -121,8 +121,17 @@ def test_add_account_label_unique_per_user(user, other_user, cli):
     cli("add_account", *BASE, stdin="abc\n")
     with pytest.raises(CommandError, match="--label: You already have an account labelled 'main'"):
         cli("add_account", *BASE, stdin="abc\n")
-    cli("add_account", "--user", "bob", *BASE[2:], stdin="abc\n")
+    cli("add_account", "--user", "bob", *BASE[2:-1], "key-456", stdin="abc\n")
     assert ExchangeAccount.objects.filter(label="main").count() == 2
+
+
+def test_add_account_refuses_a_key_already_registered(user, other_user, cli):
+    """One venue account takes part once, whoever registers it: the same key again is refused, naming the key
+    and why (two rows would net each other's positions); nothing is stored."""
+    cli("add_account", *BASE, stdin="abc\n")
+    with pytest.raises(CommandError, match="--api-key: This API key is already registered in fundarb for Bybit"):
+        cli("add_account", "--user", "bob", *BASE[2:4], "--label", "mine", *BASE[-2:], stdin="abc\n")
+    assert ExchangeAccount.objects.count() == 1
 
 
 def test_add_account_refuses_inactive_user(user, cli):

@@ -32,8 +32,9 @@ from arbitrage.models import (
     Subscription,
 )
 from arbitrage.services.accounts import account_create
-from arbitrage.services.execution import execution_preflight, plan_for
+from arbitrage.services.plan import plan_for
 from arbitrage.services.planner import executions_plan
+from arbitrage.services.preflight import execution_preflight
 from tests.conftest import make_sim_account
 from tests.security.conftest import PROPERTY
 from tests.web.conftest import make_execution

@@ -22,8 +22,9 @@ from arbitrage.models import (
     Subscription,
     SubscriptionStatus,
 )
-from arbitrage.services.execution import execution_preflight, plan_for
+from arbitrage.services.plan import plan_for
 from arbitrage.services.planner import executions_plan
+from arbitrage.services.preflight import execution_preflight
 from arbitrage.services.subscriptions import subscription_resume
 from tests.web.conftest import make_execution
 

@@ -45,7 +45,7 @@ def test_credentials_are_stored_as_fernet_tokens(user, settings):
 
 def test_the_same_secret_encrypts_differently_each_time(user):
     """Fernet's random IV: two accounts with one secret have different ciphertexts (no equality leak)."""
-    first, second = add_account(user, "one"), add_account(user, "two")
+    first, second = add_account(user, "one"), add_account(user, "two", key=PLAIN_KEY + "2")
     assert raw_credentials(first.pk)[1] != raw_credentials(second.pk)[1]
 
 
@@ -85,7 +85,7 @@ def test_rotation_with_an_unreadable_secret_changes_nothing(user, settings):
     settings.FIELD_ENCRYPTION_KEYS = [KEY_A]
     good = add_account(user, "a good")
     settings.FIELD_ENCRYPTION_KEYS = [KEY_C]
-    lost = add_account(user, "b lost")
+    lost = add_account(user, "b lost", key=PLAIN_KEY + "2")
     settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]
     before = raw_credentials(good.pk)
     with pytest.raises(SecretUnreadable) as caught:

@@ -65,7 +65,7 @@ def make_execution(subscription: Subscription, *, minutes: float = -60, status=E
         "symbol": subscription.symbol,
         "primary_venue": subscription.primary_account.exchange,
         "hedge_venue": subscription.hedge_account.exchange,
-        "primary_side": "Sell",
+        "primary_side": "sell",
         "quantity": subscription.quantity,
         "leverage": subscription.leverage,
         "lead_seconds": subscription.lead_seconds,
@@ -83,7 +83,7 @@ def add_legs(execution: Execution, prefix: str = "fa") -> list[Order]:
     sub = execution.subscription
     T = execution.funding_time
     orders = []
-    for role, account, side in (("primary", sub.primary_account, "Sell"), ("hedge", sub.hedge_account, "Buy")):
+    for role, account, side in (("primary", sub.primary_account, "sell"), ("hedge", sub.hedge_account, "buy")):
         for action, offset in (("open", -5), ("close", 10)):
             orders.append(
                 Order.objects.create(

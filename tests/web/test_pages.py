@@ -27,7 +27,7 @@ def test_dashboard_empty_state_renders(alice_client):
 
 def test_dashboard_shows_countdown_rates_plan_recent_and_chart(alice_client, market, subscription, execution):
     """Subscriptions with countdown and both rates from the snapshot, the next plan, recent outcomes, the SVG."""
-    planned = make_execution(subscription, minutes=5, status=ExecutionStatus.SYNCED, primary_side="Buy")
+    planned = make_execution(subscription, minutes=5, status=ExecutionStatus.SYNCED, primary_side="buy")
     snapshot = MarketSnapshot.objects.get(venue="bybit", symbol="BTCUSDT")
     response = alice_client.get(reverse("dashboard"))
     html = response.content.decode()
