@@ -45,9 +45,10 @@ format: install
 bench: install
 	$(PY) -m bench
 
-# Runs the reliability scenarios (fault matrix, real-process races and crashes) and rewrites RELIABILITY.md.
+# Runs the reliability scenarios (fault matrix with every pair of a new fault and another, real-process races and
+# crashes) and rewrites RELIABILITY.md.
 reliability: install
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fundarb} $(PY) -m tests.reliability.report
+	RELIABILITY_CROSS=1 DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fundarb} $(PY) -m tests.reliability.report
 
 key: install
 	@$(PY) -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"

@@ -41,6 +41,8 @@ class Row:
     must_hold: str = ""
     counted: str = ""
     status: str = ""  # the execution status(es) reached
+    at_settlement: str = ""  # the legs' net position at each venue's settlement of T
+    recovery: str = ""  # how the final status was reached once the fault cleared
     database: str = ""
     seconds: float = 0.0
     test: str = ""

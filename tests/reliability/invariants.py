@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-# fa<install prefix>-<execution base36>-<role><action><attempt>, as services.execution.client_order_id writes them.
+# fa<install prefix>-<execution base36>-<role><action><attempt>, as services.plan.client_order_id writes them.
 CLIENT_ID = re.compile(r"^fa[a-z0-9]{6}-(?P<execution>[a-z0-9]+)-(?P<role>[ph])(?P<action>[ocu])(?P<attempt>\d+)$")
 ROLES = {"p": "primary", "h": "hedge"}
 ACTIONS = {"o": "open", "c": "close", "u": "unwind"}

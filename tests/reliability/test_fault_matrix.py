@@ -1,15 +1,23 @@
 """The fault matrix: one funding instant per scenario against the simulator, each fault on each venue.
 
 Every scenario runs a whole cycle (plan, preflight, leverage sync, open, hold, close) on a fast timeline, with one
-venue misbehaving, and ends with the same checks: orders and positions counted on the simulator (no duplicate, no
-naked leg, nothing the database does not know), exactly one execution, a terminal status from the scenario's
-allowed set and a message when it did not complete. Each scenario reports a row for RELIABILITY.md.
+venue misbehaving. Then the fault clears, and the reconciler runs until the execution reaches a final status within
+the scenario's stated time. Two invariants are measured on the simulator for every scenario: at each venue's
+settlement of T the two legs net to zero (hedged, or both flat), and after the final status both accounts are flat
+on the symbol. The usual checks follow: no duplicate order, nothing on a venue the database does not know, exactly
+one execution, a final status from the scenario's set and a message when it did not complete. Only scenarios
+named so (``via_reconciler``) may leave the driver in RECONCILING.
+
+The new faults run alone and in about ten pairs with the existing ones here; ``make reliability`` adds every pair
+(``RELIABILITY_CROSS=1``). Each scenario reports a row for RELIABILITY.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,14 +26,16 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from arbitrage.models import Execution, ExecutionEvent, Order, Subscription
+from arbitrage.models import TERMINAL_STATUSES, Execution, ExecutionEvent, Order, Subscription
 from arbitrage.services import clients as clients_module
 from arbitrage.services import driver as driver_module
 from arbitrage.services.driver import instant_drive
 from arbitrage.services.planner import executions_plan
+from arbitrage.services.reconcile import executions_reconcile
 from arbitrage.services.subscriptions import SubscriptionInput, subscription_create
+from arbitrage.tasks import close_execution
 from exchanges.factory import make_client
-from exchanges.simulator import DEFAULT_MARKETS, Simulator
+from exchanges.simulator import DEFAULT_MARKETS, Simulator, settlement_net
 from exchanges.simulator.ratelimit import Verdict
 from tests.conftest import FAST_TIMELINE as SHARED_FAST_TIMELINE
 from tests.conftest import make_sim_account
@@ -44,15 +54,22 @@ HOLD_SECONDS = 4.0  # a "timeout" fault holds the answer longer than the read ti
 ENDPOINTS = {
     "bybit": {
         "order": "POST /v5/order/create",
+        "order_query": "GET /v5/order/realtime",
         "leverage": "POST /v5/position/set-leverage",
         "positions": "GET /v5/position/list",
     },
     "bingx": {
         "order": "POST /openApi/swap/v2/trade/order",
+        "order_query": "GET /openApi/swap/v2/trade/order",
         "leverage": "POST /openApi/swap/v2/trade/leverage",
         "positions": "GET /openApi/swap/v2/user/positions",
     },
 }
+# "Processing" on an order the venue did place: BingX says 80019; Bybit's nearest is a server error (10016).
+PROCESSING = {"bybit": 10016, "bingx": 80019}
+# Longer than every budget the executor has for one order's record: ORDER_SETTLE, the unknown-order grace, the
+# settle's first look and the converge budget of the fast timeline.
+LONGER_THAN_EVERY_BUDGET = 12.0
 
 # The suite's fast timeline; funding is looked up a little sooner so each scenario ends quicker.
 FAST_TIMELINE = {**SHARED_FAST_TIMELINE, "PNL_FIRST_LOOK": 1.0}
@@ -100,12 +117,47 @@ class Scenario:
     allowed: tuple[str, ...]
     before: Step | None = None  # before the instant is armed
     after_sync: Step | None = None  # once leverage is synced on both venues, before the trigger
+    after_open: Step | None = None  # once the pair is open, before the close
     roles: tuple[str, ...] = ("hedge",)
     timeline: dict[str, float] = field(default_factory=dict)
     in_seconds: float = 4.5
     hedge_mode: bool = False
     max_leverage: int | None = None  # the faulty venue's max leverage for the symbol
     message_has: str = ""  # a word the execution's message must contain
+    clear: Step | None = None  # how the fault clears (default: every simulator fault is cleared)
+    settles_within: float = 15.0  # seconds after the fault clears to reach a final status
+    via_reconciler: bool = False  # may the driver leave it in RECONCILING for the reconciler to finish
+    new: bool = False  # one of the faults issue 13 added (crossed with every other fault in `make reliability`)
+
+    def combined(self, other: Scenario, *, allowed: tuple[str, ...] | None = None) -> Scenario:
+        """Both faults in one instant, on the same venue."""
+
+        def both(a: Step | None, b: Step | None) -> Step | None:
+            if a is None or b is None:
+                return a or b
+            return lambda world: (a(world), b(world))[-1]
+
+        return dataclasses.replace(
+            self,
+            key=f"{self.key}+{other.key}",
+            title=f"{self.title} + {other.title.lower()}",
+            injected=f"{self.injected}; and {other.injected}",
+            must_hold=f"{self.must_hold}; {other.must_hold}",
+            allowed=allowed or tuple(sorted(set(self.allowed) | set(other.allowed))),
+            before=both(self.before, other.before),
+            after_sync=both(self.after_sync, other.after_sync),
+            after_open=both(self.after_open, other.after_open),
+            roles=tuple(r for r in self.roles if r in other.roles) or ("hedge",),
+            timeline={**self.timeline, **other.timeline},
+            in_seconds=max(self.in_seconds, other.in_seconds),
+            hedge_mode=self.hedge_mode or other.hedge_mode,
+            max_leverage=self.max_leverage or other.max_leverage,
+            message_has="",
+            clear=both(self.clear, other.clear),
+            settles_within=max(self.settles_within, other.settles_within),
+            via_reconciler=self.via_reconciler or other.via_reconciler,
+            new=False,
+        )
 
 
 def _refuse_next(world: World, endpoint: str, *, count: int, reset_ms: int = 300) -> None:
@@ -128,6 +180,12 @@ def _refuse_next(world: World, endpoint: str, *, count: int, reset_ms: int = 300
 def _rotate_key(world: World) -> None:
     """The secret is changed on the venue (a key rotation) but not in fundarb: every signature is now wrong."""
     world.sim.add_account(world.faulty, world.key, "rotated-secret-fundarb-does-not-know")
+
+
+def _restore_key(world: World) -> None:
+    """The owner puts the venue's secret back (or fundarb's): signatures work again."""
+    world.sim.add_account(world.faulty, world.key, world.accounts[world.faulty].api_secret)
+    world.sim.clear_faults()
 
 
 def _drain_margin(world: World) -> None:
@@ -192,10 +250,9 @@ SCENARIOS = [
         "rate_limit_order",
         "Rate limit on the open order",
         "{venue} refuses the open order as rate limited (reset headers), not applied",
-        "the order is not retried blindly; the other leg is unwound; both flat",
-        ("unwound",),
+        "a definite refusal, so the open is sent again (new client id) before the cutoff; hedged at T; completes",
+        ("completed",),
         before=lambda w: _refuse_next(w, w.endpoint("order"), count=1),
-        message_has="unwound",
     ),
     Scenario(
         "skew_ahead",
@@ -228,11 +285,14 @@ SCENARIOS = [
     Scenario(
         "bad_signature_after_sync",
         "Bad signature after a key change, mid-instant",
-        "the API secret is rotated on {venue} after the leverage sync, before the trigger",
-        "the {venue} order is refused; the other leg is unwound; both flat",
+        "the API secret is rotated on {venue} after the leverage sync, before the trigger; restored afterwards",
+        "the {venue} order is refused and the other leg unwound at once; {venue} refuses every read, so the execution "
+        "waits in RECONCILING (owner told) until the key works; then UNWOUND",
         ("unwound",),
         after_sync=_rotate_key,
-        message_has="unwound",
+        clear=_restore_key,
+        via_reconciler=True,
+        message_has="one leg",
     ),
     Scenario(
         "malformed_order",
@@ -309,9 +369,10 @@ SCENARIOS = [
         "partial_fill",
         "Partial fill",
         "{venue} fills half of the open order (IOC rest cancelled)",
-        "the larger leg is trimmed to match; hedged pair held and closed; completes",
+        "the larger leg is trimmed to the smaller fill (not closed); hedged at T at the smaller size; completes",
         ("completed",),
         before=lambda w: w.faults.partial_fill("0.5"),
+        roles=("primary", "hedge"),
     ),
     Scenario(
         "processing",
@@ -323,9 +384,110 @@ SCENARIOS = [
     ),
 ]
 
+NEW_FAULTS = [
+    Scenario(
+        "slow_fill_read",
+        "Fill unreadable for longer than every budget",
+        "{venue} fills the open at once, but its order queries answer 'processing' for 12 s",
+        "the leg's position shows it open, so the pair is held (never counted unfilled); completes",
+        ("completed",),
+        before=lambda w: w.faults.processing(seconds=LONGER_THAN_EVERY_BUDGET),
+        roles=("primary", "hedge"),
+        new=True,
+    ),
+    Scenario(
+        "late_visible",
+        "Lost answer, order invisible past the grace",
+        "{venue} fills the open, drops the answer, and its queries say 'not found' for 12 s",
+        "the position shows the leg filled: hedged, never unwound for 'not placed'; completes",
+        ("completed",),
+        before=lambda w: (
+            w.faults.drop_response(w.endpoint("order")),
+            w.faults.not_found(seconds=LONGER_THAN_EVERY_BUDGET),
+        )[-1],
+        new=True,
+    ),
+    Scenario(
+        "lookup_outage",
+        "Order lookups down, positions up",
+        "every {venue} order query answers HTTP 503 for 12 s from before the trigger",
+        "both legs read open from the positions; held through T; closed; completes",
+        ("completed",),
+        before=lambda w: w.faults.outage(w.endpoint("order_query"), seconds=LONGER_THAN_EVERY_BUDGET),
+        new=True,
+    ),
+    Scenario(
+        "processing_placed",
+        "'Processing' on an order it placed",
+        "{venue} places the open but answers it with its 'processing' / server-busy code (80019 / 10016)",
+        "not a refusal: unknown, decided from the position, never resent; hedged; completes",
+        ("completed",),
+        before=lambda w: w.faults.fail_after_apply(w.endpoint("order"), code=PROCESSING[w.faulty]),
+        roles=("primary", "hedge"),
+        new=True,
+    ),
+    Scenario(
+        "processing_not_placed",
+        "'Processing' on an order it did not place",
+        "{venue} answers the open with its 'processing' / server-busy code and does not place it",
+        "unknown until the grace passes with the position flat; the other leg is unwound; both flat",
+        ("unwound",),
+        before=lambda w: w.faults.fail_next(w.endpoint("order"), code=PROCESSING[w.faulty]),
+        message_has="unwound",
+        new=True,
+    ),
+    Scenario(
+        "rate_block_close",
+        "Rate-limit block during the close",
+        "from the open, {venue} refuses orders as rate limited for 2.5 s and bans the venue (403/418) for 2 s after "
+        "3 refused calls",
+        "the close backs off and is sent again when the block lifts; hedged at T; completes",
+        ("completed",),
+        after_open=lambda w: w.faults.rate_block(w.endpoint("order"), seconds=2.5, ban_after=3, ban_seconds=2),
+        via_reconciler=True,
+        new=True,
+    ),
+    Scenario(
+        "positions_outage_close",
+        "Positions endpoint down at the close",
+        "from the open, every {venue} position read answers HTTP 503 for 3 s",
+        "nothing is decided blind: the close waits for a reading, then converges; completes",
+        ("completed",),
+        after_open=lambda w: w.faults.outage(w.endpoint("positions"), seconds=3),
+        new=True,
+    ),
+]
+BY_KEY = {scenario.key: scenario for scenario in SCENARIOS + NEW_FAULTS}
+# About ten pairs of a new fault with an existing one (and with each other), with the status each must reach.
+PAIRS = [
+    ("partial_fill", "slow_fill_read", ("completed",)),
+    ("partial_fill", "lookup_outage", ("completed",)),
+    ("latency", "late_visible", ("completed",)),
+    ("processing_placed", "lookup_outage", ("completed",)),
+    ("partial_fill", "rate_block_close", ("completed",)),
+    ("skew_ahead", "slow_fill_read", ("completed",)),
+    ("drop_request", "lookup_outage", ("unwound",)),
+    ("timeout_open", "late_visible", ("completed",)),
+    ("hedge_mode", "partial_fill", ("completed",)),
+    ("http_5xx_reads", "late_visible", ("completed",)),
+    ("partial_fill", "positions_outage_close", ("completed",)),
+]
+COMBINED = [BY_KEY[a].combined(BY_KEY[b], allowed=allowed) for a, b, allowed in PAIRS]
+if os.environ.get("RELIABILITY_CROSS"):  # make reliability: every new fault with every other fault
+    chosen = {(a, b) for a, b, _ in PAIRS}
+    COMBINED += [
+        new.combined(other)
+        for new in NEW_FAULTS
+        for other in SCENARIOS + NEW_FAULTS
+        if other.key != new.key
+        and not (other.new and other.key < new.key)  # each pair of new faults once
+        and (other.key, new.key) not in chosen
+        and (new.key, other.key) not in chosen
+    ]
+
 CASES = [
     pytest.param(scenario, venue, role, id=f"{scenario.key}-{venue}-{role}")
-    for scenario in SCENARIOS
+    for scenario in SCENARIOS + NEW_FAULTS + COMBINED
     for role in scenario.roles
     for venue in ("bybit", "bingx")
 ]
@@ -396,6 +558,15 @@ def _drive(world: World, scenario: Scenario, monkeypatch) -> Subscription:
             return synced
 
         monkeypatch.setattr(driver_module, "execution_sync", sync_then_inject)
+    if scenario.after_open is not None:
+        original_settle = driver_module.execution_open_settle
+
+        def settle_then_inject(plan, results) -> bool:
+            opened = original_settle(plan, results)
+            scenario.after_open(world)
+            return opened
+
+        monkeypatch.setattr(driver_module, "execution_open_settle", settle_then_inject)
     if scenario.before is not None:
         scenario.before(world)
     world.sim.set_next_funding(SYMBOL, world.primary_venue, in_seconds=scenario.in_seconds)
@@ -403,6 +574,28 @@ def _drive(world: World, scenario: Scenario, monkeypatch) -> Subscription:
     assert len(instants) == 1, "the instant was not armed"
     assert instant_drive(funding_time=instants[0]) == 1
     return subscription
+
+
+def _wait_for_settlement(sim: Simulator, venue: str, funding_time) -> None:
+    """A scenario that ended before T (a preflight refusal) still measures the settlement of T."""
+    wanted_ms = int(funding_time.timestamp() * 1000)
+    deadline = time.monotonic() + max(0.0, funding_time.timestamp() - time.time()) + 5
+    while not any(r["time_ms"] >= wanted_ms for r in sim.settlements(symbol=SYMBOL, venue=venue)):
+        assert time.monotonic() < deadline, f"{venue} never settled T"
+        time.sleep(0.05)
+
+
+def _recover(execution: Execution, *, within: float) -> tuple[str, float]:
+    """Run the reconciler (and the closes it schedules) until the execution is final or ``within`` seconds pass."""
+    started = time.monotonic()
+    while True:
+        execution.refresh_from_db()
+        elapsed = time.monotonic() - started
+        if execution.status in TERMINAL_STATUSES or elapsed > within:
+            return execution.status, elapsed
+        for resumed in executions_reconcile().close_later:
+            close_execution(resumed)
+        time.sleep(0.2)
 
 
 @pytest.mark.parametrize(("scenario", "faulty", "role"), CASES)
@@ -417,7 +610,8 @@ def test_fault(
     reliability: Row,
     short_client_timeouts,
 ) -> None:
-    """One fault on one venue: no duplicate order, no naked leg, one execution with a clear terminal status."""
+    """One fault on one venue: hedged or flat at every settlement, flat after the final status, no duplicate order,
+    one execution with a clear final status reached within the stated time once the fault clears."""
     settings.FUNDARB_EXECUTOR = {**settings.FUNDARB_EXECUTOR, **FAST_TIMELINE, **scenario.timeline}
     label = LABELS[faulty]
     reliability.group = "Fault matrix"
@@ -436,7 +630,10 @@ def test_fault(
 
     subscription = _drive(world, scenario, monkeypatch)
 
-    sim.clear_faults()
+    after_driver = Execution.objects.get(subscription=subscription)
+    _wait_for_settlement(sim, world.primary_venue, after_driver.funding_time)
+    (scenario.clear or (lambda w: w.sim.clear_faults()))(world)
+    final, recovered_in = _recover(after_driver, within=scenario.settles_within)
     executions = list(Execution.objects.filter(subscription=subscription).values("pk", "status", "error"))
     db_orders = list(
         Order.objects.filter(execution__subscription=subscription).values(
@@ -448,10 +645,27 @@ def test_fault(
         venue_count(sim, venue=venue, api_key=accounts[venue].api_key, role=roles[venue])
         for venue in ("bybit", "bingx")
     ]
+    nets = settlement_net(
+        sim.settlements(symbol=SYMBOL), SYMBOL, accounts=[(venue, accounts[venue].api_key) for venue in accounts]
+    )
     reliability.counted = counted_text(counts)
     reliability.status = ", ".join(e["status"] for e in executions)
+    reliability.at_settlement = (
+        "; ".join(f"{LABELS[n.venue]} net {n.net.normalize():f}" for n in nets) or "no settlement"
+    )
+    reliability.recovery = (
+        f"final when the driver ended ({after_driver.status})"
+        if after_driver.status in TERMINAL_STATUSES
+        else f"{after_driver.status} → {final} {recovered_in:.1f} s after the fault cleared"
+    )
     reliability.extra = {"message": executions[0]["error"] if executions else ""}
 
+    assert nets, "the primary venue did not settle T during the scenario"
+    unhedged = [n for n in nets if n.net != 0]
+    assert unhedged == [], f"legs did not net to zero at a settlement: {unhedged}"
+    if not scenario.via_reconciler:
+        assert after_driver.status in TERMINAL_STATUSES, f"the driver left {after_driver.status}: {after_driver.error}"
+    assert final in TERMINAL_STATUSES, f"still {final} {scenario.settles_within:.0f} s after the fault cleared"
     problems = violations(counts, db_orders=db_orders, executions=executions, allowed=scenario.allowed)
     assert problems == [], problems
     execution = executions[0]
