@@ -35,7 +35,7 @@ from arbitrage.services.opening import (
     open_requests,
 )
 from arbitrage.services.orders import LegResult, leg_place
-from arbitrage.services.parallel import submit
+from arbitrage.services.parallel import run_parallel, submit
 from arbitrage.services.plan import Plan, plan_for
 from arbitrage.services.pnl import execution_pnl_collect
 from arbitrage.services.preflight import execution_preflight
@@ -147,6 +147,29 @@ class SettleGate:
             self._timeline.at(0, action)
 
 
+def _primary_clock_key(plan: Plan) -> tuple:
+    return (plan.primary.exchange, plan.primary.environment, plan.primary.base_url)
+
+
+def _estimate_primary_clocks(plans: list[Plan]) -> None:
+    """Read each primary venue's clock once before anything is scheduled: every stage runs on the primary's clock,
+    and a venue running seconds ahead would otherwise eat those seconds out of the preflight and sync window.
+    Preflight measures again per account; a venue that does not answer here keeps offset 0 until then."""
+    by_clock: dict[tuple, list[Plan]] = {}
+    for plan in plans:
+        by_clock.setdefault(_primary_clock_key(plan), []).append(plan)
+    groups = list(by_clock.values())
+    outcomes = run_parallel(*[(lambda p=group[0]: p.client(p.primary).sync_clock()) for group in groups])
+    for group, outcome in zip(groups, outcomes, strict=True):
+        if outcome.error:
+            logger.warning(
+                "could not read the %s clock ahead of preflight: %s", group[0].primary.venue.label, outcome.error
+            )
+            continue
+        for plan in group:
+            plan.primary_offset = outcome.value.offset
+
+
 class InstantDriver:
     def __init__(self, plans: list[Plan], *, token: str) -> None:
         self.token = token
@@ -156,6 +179,7 @@ class InstantDriver:
         self._triggers_lock = threading.Lock()
 
     def run(self) -> None:
+        _estimate_primary_clocks(self.plans)
         for plan in self.plans:
             self.timeline.at(plan.local(plan.preflight_at), lambda p=plan: self._preflight(p))
         self.timeline.run()
@@ -176,7 +200,7 @@ class InstantDriver:
     def _schedule_trigger(self, plan: Plan) -> None:
         # One batch per venue clock and instant: every primary account on one venue reads the same clock, so their
         # executions fire together even though each measured the offset with its own few milliseconds of noise.
-        key = (plan.primary.exchange, plan.primary.environment, plan.primary.base_url, plan.trigger_at)
+        key = (*_primary_clock_key(plan), plan.trigger_at)
         with self._triggers_lock:
             batch = self._triggers.get(key)
             if batch is not None:
