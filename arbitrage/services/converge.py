@@ -15,6 +15,8 @@ from __future__ import annotations
 import enum
 import logging
 import time
+from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -26,11 +28,12 @@ from arbitrage.services.parallel import run_parallel
 from arbitrage.services.plan import Leg, Plan, cfg
 from arbitrage.services.records import (
     order_create,
+    order_lookup_apply,
+    order_lookups_start,
     order_record_inferred_fill,
     order_record_result,
     order_settled,
     order_unconfirmed,
-    orders_refresh,
 )
 from arbitrage.services.transitions import execution_lease_renew
 from exchanges.base import PositionMode, plain_decimal
@@ -58,6 +61,8 @@ class LegState:
     settled: bool = False
     error: str = ""
     conflict: str = ""
+    missing: set[int] = field(default_factory=set)  # orders the venue said it never had, at the last lookup
+    lookups: dict[int, tuple[Order, Future]] = field(default_factory=dict)  # still in flight
 
     @property
     def role(self) -> str:
@@ -82,7 +87,8 @@ def leg_refused_everything(plan: Plan, role: str) -> bool:
 
 
 def legs_read(plan: Plan, states: dict[str, LegState]) -> None:
-    """Read every leg's position at once (paced within each account's budget) and each leg's orders' state."""
+    """Read every leg's position at once (paced within each account's budget) and each leg's orders' state, with
+    the answers of the order lookups that are in (see ``orders_look_up``)."""
     legs = [state.leg for state in states.values()]
     slots = budget_reserve([(leg.account, RequestKind.POSITIONS) for leg in legs])
     symbol = plan.execution.symbol
@@ -121,28 +127,52 @@ def legs_read(plan: Plan, states: dict[str, LegState]) -> None:
                 f"{leg.account.venue.label} account '{leg.account.label}' holds {plain_decimal(reading.ours)} "
                 f"{symbol}, more than the {plain_decimal(leg.cap)} fundarb opened"
             )
+    orders_look_up(plan, states)
     _orders_settle(plan, states)
 
 
-def _orders_settle(plan: Plan, states: dict[str, LegState]) -> None:
-    """Complete the records we lack (for the record only) and decide which legs' orders are all settled.
+def orders_look_up(plan: Plan, states: dict[str, LegState], *, wait: float = 0.0) -> None:
+    """Ask the venues for the orders whose record we lack, and store the answers that are in (waiting up to
+    ``wait`` seconds for them). For the record only: a leg's position decides, so a lookup that is slow or down
+    (retries, an outage) stays in flight across rounds and never holds back a move on either leg.
 
     Converging starts after the trigger, so an open still PENDING may have left before a crash kept us from
     recording it: it counts as sent at the trigger.
     """
-    orders = list(Order.objects.filter(execution_id=plan.pk))
     now = clock.now()
     unknown = (OrderState.PENDING, OrderState.SENT)
-    lookups = [
-        o for o in orders if order_unconfirmed(o) and (o.status in unknown or not order_settled(plan, o, now=now))
-    ]
-    missing = orders_refresh(plan, lookups)
+    for state in states.values():
+        wanted = [
+            o
+            for o in Order.objects.filter(execution_id=plan.pk, role=state.role)
+            if o.pk not in state.lookups
+            and order_unconfirmed(o)
+            and (o.status in unknown or not order_settled(plan, o, now=now))
+        ]
+        state.lookups.update(order_lookups_start(plan, wanted))
+    in_flight = [future for state in states.values() for _, future in state.lookups.values()]
+    if wait > 0 and in_flight:
+        futures_wait(in_flight, timeout=wait)
+    for state in states.values():
+        for pk, (order, future) in list(state.lookups.items()):
+            if not future.done():
+                continue
+            del state.lookups[pk]
+            if order_lookup_apply(plan, order, future.result()):
+                state.missing.add(pk)
+            else:
+                state.missing.discard(pk)
+
+
+def _orders_settle(plan: Plan, states: dict[str, LegState]) -> None:
+    """Decide which legs' orders are all settled, and square the records of settled legs with their positions."""
+    orders = list(Order.objects.filter(execution_id=plan.pk))
     now = clock.now()
     for state in states.values():
         mine = [o for o in orders if o.role == state.role]
         state.settled = all(order_settled(plan, o, now=now) for o in mine)
         if state.size is not None and state.settled:
-            _account_for(state, mine, missing)
+            _account_for(state, mine, state.missing)
 
 
 def _account_for(state: LegState, orders: list[Order], missing: set[int]) -> None:
@@ -204,7 +234,11 @@ def legs_converge(
             return ConvergeResult(Verdict.CONFLICT, states, "; ".join(conflicts))
         unread = [s for s in states.values() if s.error]
         if not unread and all(_at_target(s, targets[s.role]) for s in states.values()):
-            return ConvergeResult(Verdict.CONVERGED, states)
+            # The positions were just read and nothing was sent since: complete the order records, then call it.
+            orders_look_up(plan, states, wait=max(0.0, give_up - clock.clock.time()))
+            _orders_settle(plan, states)
+            if all(_at_target(s, targets[s.role]) for s in states.values()):
+                return ConvergeResult(Verdict.CONVERGED, states)
         moves, blocked = _moves(plan, states, targets, may_grow=may_grow and not unread)
         if blocked:
             return ConvergeResult(Verdict.BLOCKED, states, blocked)

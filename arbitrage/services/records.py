@@ -9,6 +9,7 @@ had ``ORDER_SETTLE`` seconds to fill, or once a request of unknown outcome is ol
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -19,7 +20,7 @@ from arbitrage.models import FINAL_ORDER_STATES, Order, OrderAction, OrderState
 from arbitrage.services import clock
 from arbitrage.services.budget import Slot, budget_reserve
 from arbitrage.services.orders import LegResult, order_query
-from arbitrage.services.parallel import run_parallel
+from arbitrage.services.parallel import Outcome, submit
 from arbitrage.services.plan import Leg, Plan, cfg, client_order_id
 from exchanges.base import Order as VenueOrder
 from exchanges.base import OrderStatus, plain_decimal
@@ -155,11 +156,11 @@ def order_settled(plan: Plan, order: Order, *, now: datetime) -> bool:
     return now >= order_sent_by(plan, order) + timedelta(seconds=cfg("UNKNOWN_ORDER_GRACE"))
 
 
-def orders_refresh(plan: Plan, orders: list[Order]) -> set[int]:
-    """Look up, for the record, orders whose venue record we lack (paced within the account budgets). Returns the
-    ids of those the venue says it does not have although their grace has passed."""
+def order_lookups_start(plan: Plan, orders: list[Order]) -> dict[int, tuple[Order, Future]]:
+    """Start looking up, for the record, orders whose venue record we lack (paced within the account budgets),
+    without waiting: each future yields an ``Outcome`` for ``order_lookup_apply``."""
     if not orders:
-        return set()
+        return {}
     slots = budget_reserve([(plan.account_of(o), RequestKind.ORDER_QUERY) for o in orders])
 
     def lookup(order: Order, slot: Slot) -> VenueOrder | None:
@@ -171,18 +172,26 @@ def orders_refresh(plan: Plan, orders: list[Order]) -> set[int]:
             exchange_order_id=order.exchange_order_id,
         )
 
-    outcomes = run_parallel(*[(lambda o=o, s=s: lookup(o, s)) for o, s in zip(orders, slots, strict=True)])
-    missing = set()
-    now = clock.now()
-    for order, outcome in zip(orders, outcomes, strict=True):
-        if outcome.error is not None:
-            reason = str(outcome.error) if isinstance(outcome.error, ExchangeError) else type(outcome.error).__name__
-            plan.record(step="order_lookup", outcome="failed", venue=order.venue, detail=reason)
-        elif outcome.value is not None:
-            order_record_remote(order, outcome.value)
-        elif order_settled(plan, order, now=now):
-            missing.add(order.pk)
-    return missing
+    return {o.pk: (o, submit(lambda o=o, s=s: lookup(o, s))) for o, s in zip(orders, slots, strict=True)}
+
+
+def order_lookup_apply(plan: Plan, order: Order, outcome: Outcome) -> bool:
+    """Store what a lookup found. True when the venue says it has no such order although its grace has passed."""
+    if outcome.error is not None:
+        reason = str(outcome.error) if isinstance(outcome.error, ExchangeError) else type(outcome.error).__name__
+        plan.record(step="order_lookup", outcome="failed", venue=order.venue, detail=reason)
+        return False
+    if outcome.value is not None:
+        order_record_remote(order, outcome.value)
+        return False
+    return order_settled(plan, order, now=clock.now())
+
+
+def orders_refresh(plan: Plan, orders: list[Order]) -> set[int]:
+    """Look up the given orders and wait for the answers. Returns the ids of those the venue says it does not have
+    although their grace has passed."""
+    started = order_lookups_start(plan, orders)
+    return {pk for pk, (order, future) in started.items() if order_lookup_apply(plan, order, future.result())}
 
 
 def order_unconfirmed(order: Order) -> bool:

@@ -190,6 +190,24 @@ def test_dropped_request_counts_as_not_placed_and_unwinds(venue_sim, user, sim_a
     assert hedge_open.status == "not_placed"
 
 
+def test_slow_lookups_on_one_leg_never_hold_back_the_unwind_of_the_other(venue_sim, user, sim_accounts):
+    """The hedge open never arrives and every BingX order query takes 2 s: the primary is unwound from the
+    positions before T (not after the lookups answer), and the lookups still complete the record."""
+    bybit, bingx = sim_accounts
+    venue_sim.faults("bingx").drop_request("POST /openApi/swap/v2/trade/order")
+    venue_sim.faults("bingx").timeout("GET /openApi/swap/v2/trade/order", seconds=2.0, count=50)
+    subscription = subscribe(user, bybit, bingx)
+
+    execution = run_instant(venue_sim, subscription)
+
+    assert execution.status == "unwound", execution.error
+    assert sim_positions(venue_sim, bybit) == []
+    unwind = Order.objects.get(execution=execution, role="primary", action=OrderAction.UNWIND)
+    assert unwind.sent_at < execution.funding_time, "the primary was left naked through T"
+    hedge_open = Order.objects.get(execution=execution, role="hedge", action="open")
+    assert hedge_open.status == "not_placed"
+
+
 def test_same_instant_driven_twice_at_once_opens_once(venue_sim, user, sim_accounts):
     """Two drivers for the same instant (a task delivered twice, or two clusters): one execution, one order per
     leg and action."""
