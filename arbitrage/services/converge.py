@@ -184,16 +184,18 @@ def _account_for(state: LegState, orders: list[Order], missing: set[int]) -> Non
 
     confirmed = sum((signed(o) for o in orders if o.fill_confirmed), Decimal(0))
     unconfirmed = [o for o in orders if order_unconfirmed(o)]
+    # Only one order's effect can be read off the position: two unconfirmed orders (an open and its close, both
+    # hidden by a lagging venue) can net to nothing while both filled.
+    if len(unconfirmed) != 1:
+        return
+    order = unconfirmed[0]
     gap = state.size - confirmed
-    if gap == 0:
-        for order in unconfirmed:
-            if order.pk in missing:
-                Order.objects.filter(pk=order.pk).update(
-                    status=OrderState.NOT_PLACED, error="the venue has no such order and the position shows none"
-                )
-                order.status = OrderState.NOT_PLACED
-    elif len(unconfirmed) == 1:
-        order = unconfirmed[0]
+    if gap == 0 and order.pk in missing:
+        Order.objects.filter(pk=order.pk).update(
+            status=OrderState.NOT_PLACED, error="the venue has no such order and the position shows none"
+        )
+        order.status = OrderState.NOT_PLACED
+    elif gap != 0:
         filled = -gap if order.reduce_only else gap
         if 0 < filled <= order.quantity:
             order_record_inferred_fill(order, filled)

@@ -11,7 +11,15 @@ from decimal import Decimal
 
 import pytest
 
-from arbitrage.models import Execution, ExecutionEvent, Order, OrderAction, Subscription, SubscriptionStatus
+from arbitrage.models import (
+    Execution,
+    ExecutionEvent,
+    Order,
+    OrderAction,
+    OrderState,
+    Subscription,
+    SubscriptionStatus,
+)
 from arbitrage.services.driver import instant_drive
 from arbitrage.services.planner import executions_plan
 from arbitrage.services.subscriptions import SubscriptionInput, subscription_create
@@ -206,6 +214,23 @@ def test_slow_lookups_on_one_leg_never_hold_back_the_unwind_of_the_other(venue_s
     assert unwind.sent_at < execution.funding_time, "the primary was left naked through T"
     hedge_open = Order.objects.get(execution=execution, role="hedge", action="open")
     assert hedge_open.status == "not_placed"
+
+
+def test_an_open_and_its_close_both_unseen_are_never_called_not_placed(venue_sim, user, sim_accounts):
+    """BingX fills the hedge's open and its close, loses both answers and says "not found" about both: the flat
+    position shows what the two did together, not that either was never placed."""
+    bybit, bingx = sim_accounts
+    faults = venue_sim.faults("bingx")
+    faults.drop_response("POST /openApi/swap/v2/trade/order", count=2)
+    faults.not_found(seconds=60, count=2)
+    subscription = subscribe(user, bybit, bingx)
+
+    execution = run_instant(venue_sim, subscription)
+
+    assert execution.status == "completed", execution.error
+    assert [o["reduce_only"] for o in sim_orders(venue_sim, bingx)] == [False, True]
+    hedge = Order.objects.filter(execution=execution, role="hedge")
+    assert OrderState.NOT_PLACED not in set(hedge.values_list("status", flat=True))
 
 
 def test_same_instant_driven_twice_at_once_opens_once(venue_sim, user, sim_accounts):
