@@ -18,6 +18,7 @@ from arbitrage.models import (
 )
 from arbitrage.selectors import accounts_of_user, subscriptions_of_user
 from arbitrage.services.subscriptions import MAX_EDGE_BPS, MAX_QUANTITY, NUMBER_NOTATION
+from arbitrage.services.timing import venue_floors
 
 # Generous outer bounds: they only stop absurd payloads; the services state the real limits.
 MAX_TEXT = 200
@@ -112,15 +113,12 @@ class SubscriptionForm(forms.Form):
     )
     lead_seconds = forms.CharField(
         max_length=32,
-        initial="5",
         widget=forms.NumberInput(attrs={"min": 1, "max": MAX_LEAD_SECONDS, "step": 1}),
-        help_text=f"Open this many seconds before the funding instant (1-{MAX_LEAD_SECONDS}).",
     )
     close_delay_seconds = forms.CharField(
         max_length=32,
-        initial="10",
+        label="Close after (seconds)",
         widget=forms.NumberInput(attrs={"min": 1, "max": MAX_CLOSE_DELAY_SECONDS, "step": 1}),
-        help_text=f"Close this many seconds after it (1-{MAX_CLOSE_DELAY_SECONDS}).",
     )
     recurring = forms.TypedChoiceField(
         choices=RECURRING_CHOICES,
@@ -135,6 +133,20 @@ class SubscriptionForm(forms.Form):
         # Only the owner's accounts can be chosen: another user's id is "not one of the available choices".
         for name in ("primary_account", "hedge_account"):
             self.fields[name].queryset = accounts_of_user(user=user)
+        # Every pair has one leg on each venue today, so the pair's defaults are the stricter venue's.
+        floors = venue_floors()
+        lead, hold = max(f.lead for f in floors), max(f.hold for f in floors)
+        self.fields["lead_seconds"].initial = str(lead)
+        self.fields["lead_seconds"].help_text = (
+            f"Open this many seconds before the funding instant (at most {MAX_LEAD_SECONDS}). A pair takes the "
+            "stricter venue's rule: " + "; ".join(f"{f.lead_rule}, so at least {f.lead} s" for f in floors) + "."
+        )
+        self.fields["close_delay_seconds"].initial = str(hold)
+        self.fields["close_delay_seconds"].help_text = (
+            f"Close this many seconds after it at the earliest (at most {MAX_CLOSE_DELAY_SECONDS}): "
+            + "; ".join(f"{f.venue}: at least {f.hold} s" for f in floors)
+            + "."
+        )
 
     def _number(self, name: str, limits: str) -> str:
         # The service's notation (plain ASCII decimals), checked here too so the message names the field's limits.

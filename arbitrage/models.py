@@ -19,7 +19,7 @@ from django.utils.crypto import salted_hmac
 from arbitrage.crypto import EncryptedTextField
 from exchanges.base import Environment, Venue, mask_secret
 
-MAX_LEAD_SECONDS = 60
+MAX_LEAD_SECONDS = 600  # far above every venue rule, so operators can tighten the rules (settings)
 MAX_CLOSE_DELAY_SECONDS = 600
 
 
@@ -127,8 +127,8 @@ class Subscription(models.Model):
     leverage = models.PositiveSmallIntegerField(default=3)
     direction = models.CharField(max_length=5, choices=Direction.choices, default=Direction.AUTO)
     min_edge_bps = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
-    lead_seconds = models.PositiveSmallIntegerField(default=5)
-    close_delay_seconds = models.PositiveSmallIntegerField(default=10)
+    lead_seconds = models.PositiveSmallIntegerField(default=45)  # BingX sets the pace: services/timing.py
+    close_delay_seconds = models.PositiveSmallIntegerField(default=60)
     recurring = models.BooleanField(default=True)
     status = models.CharField(max_length=10, choices=SubscriptionStatus.choices, default=SubscriptionStatus.ACTIVE)
     last_error = models.TextField(blank=True)

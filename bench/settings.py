@@ -17,6 +17,9 @@ os.environ["CSRF_COOKIE_SECURE"] = "false"
 os.environ["SECURE_HSTS_SECONDS"] = "0"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["DEMO_SIMULATOR"] = "true"
+# The venues' settlement rules shrunk like the suite's (tests/settings.py), for the policy and the simulator
+# subprocess alike, so a cycle takes seconds.
+os.environ.setdefault("EXECUTOR_TIME_SCALE", "0.016")
 _sqlite = os.environ.get("BENCH_SQLITE", "/tmp/fundarb-bench.sqlite3")
 _url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{_sqlite}"
 os.environ["DATABASE_URL"] = _url

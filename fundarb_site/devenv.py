@@ -24,6 +24,9 @@ def defaults() -> dict[str, str]:
         "SIMULATOR_URL": "http://127.0.0.1:8100",
         "MARKET_DATA_ENVIRONMENT": "simulator",
         "EXECUTOR_ARM_AHEAD": "110",  # wider than the planner's 60 s period plus scheduler jitter
+        # The demo's instants come every 2 minutes: the venues' settlement rules (BingX: open 45 s ahead, hold 60 s)
+        # at a quarter of their length fit them. Only simulator accounts ever run scaled.
+        "EXECUTOR_TIME_SCALE": "0.25",
     }
 
 

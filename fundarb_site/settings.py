@@ -276,6 +276,18 @@ FUNDARB_EXECUTOR = {
     "STAGE_THREADS": env.int("EXECUTOR_STAGE_THREADS", default=64),
     "MARGIN_BUFFER": env.float("EXECUTOR_MARGIN_BUFFER", default=1.10),  # required margin x this must be free
     "DEFAULT_TAKER_FEE": {"bybit": "0.00055", "bingx": "0.0005"},
+    # Shrinks the venues' settlement rules (and the simulator's) for tests and the bench; applied only to pairs
+    # whose accounts are both on the simulator. 1 everywhere else.
+    "TIME_SCALE": env.float("EXECUTOR_TIME_SCALE", default=1.0),
+}
+# The venues' settlement rules (exchanges/settlement.py), tightened per venue: MIN_LEAD, LEAD_MARGIN, MIN_HOLD in
+# seconds. A value below the venue's own rule is ignored: the rule is what the venue pays on.
+FUNDARB_SETTLEMENT = {
+    venue: {
+        name: env.float(f"{venue.upper()}_SETTLEMENT_{name}", default=0.0)
+        for name in ("MIN_LEAD", "LEAD_MARGIN", "MIN_HOLD")
+    }
+    for venue in ("bybit", "bingx")
 }
 
 # --- django-q2 --------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.conf import settings
 from arbitrage.models import ExchangeAccount, Execution, Installation, LegRole, Order, OrderAction, Subscription
 from arbitrage.services.clients import client_for_account
 from arbitrage.services.events import event_record
+from arbitrage.services.timing import PairTiming, pair_timing
 from exchanges.base import ExchangeClient, PositionMode, PositionSide, Side
 
 
@@ -94,7 +95,11 @@ class Plan:
     @property
     def open_cutoff(self) -> datetime:
         """No order that opens or grows a leg leaves later than this (venue time)."""
-        return self.funding_time - timedelta(seconds=cfg("OPEN_CUTOFF"))
+        return self.funding_time - timedelta(seconds=self.timing.open_cutoff)
+
+    @functools.cached_property
+    def timing(self) -> PairTiming:
+        return pair_timing(primary=self.primary, hedge=self.hedge)
 
     def local(self, venue_time: datetime) -> float:
         """Local clock reading (epoch seconds) at which the primary venue's clock shows ``venue_time``."""

@@ -17,6 +17,7 @@ from arbitrage.models import Execution, ExecutionStatus, Installation, KillSwitc
 from arbitrage.services import clock
 from arbitrage.services.clients import client_for_account
 from arbitrage.services.plan import sync_time
+from arbitrage.services.timing import pair_timing
 from arbitrage.services.transitions import subscription_fail
 from arbitrage.services.venue_targets import accounts_target_problem
 from exchanges.errors import ExchangeError
@@ -74,8 +75,12 @@ def executions_plan() -> list[datetime]:
         instant = funding[key]
         if instant is None or instant > horizon:
             continue
+        # A subscription stored before a venue's rule was known (or tightened) still trades by the rule.
+        timing = pair_timing(primary=primary, hedge=subscription.hedge_account)
+        lead = max(subscription.lead_seconds, timing.min_lead)
+        hold = max(subscription.close_delay_seconds, timing.min_hold)
         # Preflight needs a moment before the sync: half of its usual head start is the least we accept.
-        sync_at = sync_time(funding_time=instant, lead_seconds=subscription.lead_seconds)
+        sync_at = sync_time(funding_time=instant, lead_seconds=lead)
         latest_arming = sync_at - timedelta(seconds=_cfg("PREFLIGHT_BEFORE_SYNC") / 2)
         if now > latest_arming:
             continue  # too close to act safely: the next instant is armed instead
@@ -90,8 +95,8 @@ def executions_plan() -> list[datetime]:
                 primary_venue=subscription.primary_account.exchange,
                 hedge_venue=subscription.hedge_account.exchange,
                 leverage=subscription.leverage,
-                lead_seconds=subscription.lead_seconds,
-                close_delay_seconds=subscription.close_delay_seconds,
+                lead_seconds=lead,
+                close_delay_seconds=hold,
             )
         )
     if not candidates:

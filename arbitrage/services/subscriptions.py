@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -32,6 +31,7 @@ from arbitrage.services import clock
 from arbitrage.services.audit import Actor, audit_record
 from arbitrage.services.budget import WINDOW_SECONDS, request_limit
 from arbitrage.services.market import LimitsUnavailable, symbol_limits
+from arbitrage.services.timing import LEAD_MARGIN_SECONDS, pair_timing
 from arbitrage.services.venue_targets import account_target_problem, accounts_target_problem
 from exchanges.base import common_step, round_down
 from exchanges.limits import RequestKind
@@ -54,8 +54,8 @@ class SubscriptionInput:
     leverage: int = 3
     direction: str = Direction.AUTO
     min_edge_bps: Decimal = Decimal("0")
-    lead_seconds: int = 5
-    close_delay_seconds: int = 10
+    lead_seconds: int | None = None  # None: the pair's default (see services/timing.py)
+    close_delay_seconds: int | None = None
     recurring: bool = True
 
 
@@ -71,6 +71,10 @@ def _whole(name: str, value, low: int, high: int) -> int:
     if not number.is_finite() or number != number.to_integral_value() or not low <= number <= high:
         raise ValidationError({name: f"Enter a whole number from {low} to {high}."})
     return int(number)
+
+
+def _or(value, default):
+    return default if value is None or (isinstance(value, str) and not value.strip()) else value
 
 
 def _decimal(name: str, value, *, low: Decimal, high: Decimal, low_inclusive: bool) -> Decimal:
@@ -89,17 +93,13 @@ def _decimal(name: str, value, *, low: Decimal, high: Decimal, low_inclusive: bo
     return number
 
 
-# Between the trigger and the cutoff the two legs must also leave the machine: a little room besides the pacing.
-LEAD_MARGIN_SECONDS = Decimal("0.5")
-
-
 def lead_needed(*, accounts: tuple[ExchangeAccount, ExchangeAccount], exclude_pk: int | None = None) -> Decimal:
     """The least lead at which every open of these accounts can leave before the open cutoff.
 
     Each account sends one open per subscription at an instant (counted over all its active subscriptions, since
     symbols share instants), paced at its venue's order limit.
     """
-    cutoff = Decimal(str(settings.FUNDARB_EXECUTOR["OPEN_CUTOFF"]))
+    cutoff = Decimal(str(pair_timing(primary=accounts[0], hedge=accounts[1]).open_cutoff))
     pacing = Decimal(0)
     for account in accounts:
         others = Subscription.objects.filter(
@@ -113,11 +113,19 @@ def lead_needed(*, accounts: tuple[ExchangeAccount, ExchangeAccount], exclude_pk
     return cutoff + pacing + LEAD_MARGIN_SECONDS
 
 
-def _check_lead_can_trade(*, lead: int, accounts: tuple[ExchangeAccount, ExchangeAccount], exclude_pk) -> None:
+def _check_timing(
+    *, lead: int, hold: int, accounts: tuple[ExchangeAccount, ExchangeAccount], exclude_pk: int | None
+) -> None:
+    """The venues' settlement rules first (a lead or hold below them earns nothing), then the pacing."""
+    timing = pair_timing(primary=accounts[0], hedge=accounts[1])
+    if lead < timing.min_lead:
+        raise ValidationError({"lead_seconds": timing.lead_refusal(lead)})
+    if hold < timing.min_hold:
+        raise ValidationError({"close_delay_seconds": timing.hold_refusal(hold)})
     needed = lead_needed(accounts=accounts, exclude_pk=exclude_pk)
     if lead < needed:
         least = int(needed.to_integral_value(rounding=ROUND_CEILING))
-        cutoff = Decimal(str(settings.FUNDARB_EXECUTOR["OPEN_CUTOFF"]))
+        cutoff = Decimal(str(timing.open_cutoff))
         raise ValidationError(
             {"lead_seconds": f"Open at least {least} s before the funding instant: no open leaves later than "
              f"{cutoff} s before it (the open cutoff), these accounts' opens at one instant take "
@@ -150,12 +158,16 @@ def subscription_clean(
         raise ValidationError({"hedge_account": "The hedge must be on the other exchange than the primary."})
     quantity = _decimal("quantity", data.quantity, low=Decimal(0), high=MAX_QUANTITY, low_inclusive=False)
     leverage = _whole("leverage", data.leverage, 1, 200)
-    lead = _whole("lead_seconds", data.lead_seconds, 1, MAX_LEAD_SECONDS)
-    close_delay = _whole("close_delay_seconds", data.close_delay_seconds, 1, MAX_CLOSE_DELAY_SECONDS)
+    timing = pair_timing(primary=primary, hedge=hedge)
+    paced = lead_needed(accounts=(primary, hedge), exclude_pk=exclude_pk).to_integral_value(rounding=ROUND_CEILING)
+    lead = _whole("lead_seconds", _or(data.lead_seconds, max(timing.min_lead, int(paced))), 1, MAX_LEAD_SECONDS)
+    close_delay = _whole(
+        "close_delay_seconds", _or(data.close_delay_seconds, timing.min_hold), 1, MAX_CLOSE_DELAY_SECONDS
+    )
     min_edge = _decimal("min_edge_bps", data.min_edge_bps, low=-MAX_EDGE_BPS, high=MAX_EDGE_BPS, low_inclusive=True)
     if data.direction not in Direction.values:
         raise ValidationError({"direction": f"Choose one of: {', '.join(Direction.values)}."})
-    _check_lead_can_trade(lead=lead, accounts=(primary, hedge), exclude_pk=exclude_pk)
+    _check_timing(lead=lead, hold=close_delay, accounts=(primary, hedge), exclude_pk=exclude_pk)
     if check_live_limits:
         try:
             limits = symbol_limits(accounts=[primary, hedge], symbol=symbol)
@@ -250,6 +262,11 @@ def subscription_resume(*, subscription: Subscription, actor: Actor | None = Non
     problem = accounts_target_problem((subscription.primary_account, subscription.hedge_account))
     if problem:
         raise ValidationError(problem)
+    timing = pair_timing(primary=subscription.primary_account, hedge=subscription.hedge_account)
+    if subscription.lead_seconds < timing.min_lead:
+        raise ValidationError(f"{timing.lead_refusal(subscription.lead_seconds)} Edit the subscription first.")
+    if subscription.close_delay_seconds < timing.min_hold:
+        raise ValidationError(f"{timing.hold_refusal(subscription.close_delay_seconds)} Edit the subscription first.")
     with transaction.atomic():
         _lock_accounts_and_check_free(
             symbol=subscription.symbol,

@@ -9,6 +9,7 @@ HTTP 400. It is not signed: the simulator is a local test double. ``Controller``
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import asdict
@@ -57,6 +58,7 @@ class Controller:
         "set_balance",
         "set_permissions",
         "set_next_funding",
+        "set_settle_delay",
         "set_funding_rate",
         "set_funding_interval",
         "set_mark_price",
@@ -241,6 +243,17 @@ class Controller:
             self.state.save()
             return asdict(funding)
 
+    def set_settle_delay(self, venue: str, seconds: float) -> dict[str, Any]:
+        """How long after T ``venue`` settles (simulator seconds, not scaled): BingX may run a minute late."""
+        if venue not in self.state.settlement:
+            raise ControlError(f"unknown venue {venue!r}")
+        if not 0 <= float(seconds) <= 600:
+            raise ControlError("the settlement delay must be from 0 to 600 seconds")
+        with self.state.lock:
+            rules = self.state.settlement[venue]
+            self.state.settlement[venue] = dataclasses.replace(rules, settle_delay_ms=round(float(seconds) * 1000))
+            return dataclasses.asdict(self.state.settlement[venue])
+
     def set_funding_interval(self, symbol: str, venue: str, seconds: int) -> dict[str, Any]:
         if int(seconds) < 1:
             raise ControlError("the funding interval must be at least one second")
@@ -382,6 +395,8 @@ class Controller:
         with self.state.lock:
             self.state.accounts.clear()
             self.state.settlements.clear()
+            self.state.size_history.clear()
+            self.state.pending_settlements.clear()
             self.state.rng.seed(self.state.seed)
             self.state.reset_markets()
             self.state.save()
@@ -464,6 +479,9 @@ class ControlMethods:
         return self._call(
             "set_funding_rate", symbol=symbol, venue=venue, rate=str(rate), mean=None if mean is None else str(mean)
         )
+
+    def set_settle_delay(self, venue: str, *, seconds: float) -> dict[str, Any]:
+        return self._call("set_settle_delay", venue=venue, seconds=seconds)
 
     def set_funding_interval(self, symbol: str, venue: str, seconds: int) -> dict[str, Any]:
         return self._call("set_funding_interval", symbol=symbol, venue=venue, seconds=seconds)

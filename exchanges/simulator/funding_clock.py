@@ -63,14 +63,23 @@ class FundingClock:
             for venue in VENUES:
                 for symbol, market in state.markets.items():
                     if market.funding[venue].next_ms <= state.clock.now_ms(venue):
-                        trading.settle_funding(state, venue, symbol)
+                        trading.funding_due(state, venue, symbol)
                         settled = True
+            waiting = len(state.pending_settlements)
+            trading.settle_due(state)
+            settled = settled or len(state.pending_settlements) != waiting
             if walk:
                 state.walk()
             if settled:
                 state.save()
+            due = [state.clock.seconds_until(p.venue, p.due_ms) for p in state.pending_settlements]
             return min(
-                state.clock.seconds_until(venue, market.funding[venue].next_ms)
-                for venue in VENUES
-                for market in state.markets.values()
+                [
+                    *due,
+                    *(
+                        state.clock.seconds_until(venue, market.funding[venue].next_ms)
+                        for venue in VENUES
+                        for market in state.markets.values()
+                    ),
+                ]
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +19,7 @@ from .funding_clock import FundingClock
 from .markets import DEFAULT_MARKETS, VENUES, MarketSpec
 from .ratelimit import RateLimiter
 from .server import SimulatorServer
+from .settlement_rules import default_rules
 from .state import SimState
 
 EIGHT_HOURS = 8 * 3600
@@ -37,9 +39,17 @@ class Simulator(ControlMethods):
         symbols: Iterable[MarketSpec] | None = None,
         state_file: str | Path | None = None,
         random_walk: bool = True,
+        time_scale: float | None = None,
+        bingx_settle_delay: float | None = None,
     ) -> None:
         if funding_interval < 1:
             raise ValueError("funding_interval must be at least one second")
+        # One time scale for the venues' rules here and fundarb's policy (EXECUTOR_TIME_SCALE), so tests shrink both.
+        if time_scale is None:
+            time_scale = float(os.environ.get("EXECUTOR_TIME_SCALE") or 1.0)
+        if not 0 < time_scale <= 1:
+            raise ValueError("time_scale must be above 0 and at most 1")
+        self.time_scale = time_scale
         self.host = host
         self.port = port
         self.clock = VenueClock()
@@ -49,6 +59,7 @@ class Simulator(ControlMethods):
             markets=tuple(symbols) if symbols is not None else DEFAULT_MARKETS,
             clock=self.clock,
             state_file=state_file,
+            settlement=default_rules(time_scale=time_scale, bingx_settle_delay=bingx_settle_delay),
         )
         self.limiter = RateLimiter()
         self.venue_faults = {venue: VenueFaults(venue, self.clock, seed, latency_ms) for venue in VENUES}

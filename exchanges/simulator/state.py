@@ -21,10 +21,12 @@ from typing import Any
 
 from .clock import VenueClock
 from .markets import DEFAULT_MARKETS, RATE_CAP, VENUES, MarketSpec, VenueRules
+from .settlement_rules import VenueSettlement, default_rules
 
 DEFAULT_BALANCE = Decimal("10000")
 DEFAULT_LEVERAGE = {"bybit": Decimal("10"), "bingx": Decimal("5")}
 STATE_VERSION = 1
+HISTORY_MS = 15 * 60 * 1000  # position sizes kept this far back: far beyond any venue's counting window
 MAX_SETTLEMENTS = 2000  # about a week of 8-hourly instants for five symbols on two venues; many more with the demo's
 # BingX order ids are int64 above 2**53; odd values are never exact doubles, so a client parsing them as floats
 # visibly corrupts them instead of getting lucky.
@@ -140,6 +142,17 @@ class Account:
         return bool(self.open_positions(symbol))
 
 
+@dataclass(frozen=True)
+class PendingSettlement:
+    """An instant a venue has passed but not yet settled (BingX settles late), with the rate it had at T."""
+
+    venue: str
+    symbol: str
+    time_ms: int
+    rate: Decimal
+    due_ms: int
+
+
 @dataclass
 class VenueFunding:
     rate: Decimal
@@ -174,8 +187,13 @@ class SimState:
         markets: tuple[MarketSpec, ...] = DEFAULT_MARKETS,
         clock: VenueClock,
         state_file: str | Path | None = None,
+        settlement: dict[str, VenueSettlement] | None = None,
     ) -> None:
         self.lock = threading.RLock()
+        self.settlement = settlement or default_rules()
+        # Kept in memory only: what each position held lately, for BingX's "held long enough" rule.
+        self.size_history: dict[tuple[str, str, str, str], list[tuple[int, Decimal]]] = {}
+        self.pending_settlements: list[PendingSettlement] = []
         self.clock = clock
         self.seed = seed
         self.funding_interval = funding_interval
@@ -249,6 +267,13 @@ class SimState:
 
     def new_row_id(self) -> str:
         return str(self.rng.randrange(10**17, 10**18))
+
+    def note_size(self, account: Account, symbol: str, slot: str, signed: Decimal, now_ms: int) -> None:
+        history = self.size_history.setdefault((account.venue, account.api_key, symbol, slot), [])
+        history.append((now_ms, signed))
+        keep_after = now_ms - HISTORY_MS
+        while len(history) > 1 and history[1][0] <= keep_after:
+            history.pop(0)
 
     def record_settlement(self, settlement: Settlement) -> None:
         self.settlements.append(settlement)

@@ -10,7 +10,18 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from .markets import SLIPPAGE
-from .state import Account, FundingRow, MarketState, OrderState, PositionState, SettledPosition, Settlement, SimState
+from .settlement_rules import counted_size
+from .state import (
+    Account,
+    FundingRow,
+    MarketState,
+    OrderState,
+    PendingSettlement,
+    PositionState,
+    SettledPosition,
+    Settlement,
+    SimState,
+)
 
 MONEY = Decimal("0.00000001")
 
@@ -161,6 +172,7 @@ def place_market_order(
             position.position_id = state.new_row_id()
             position.created_ms = now_ms
     position.updated_ms = now_ms
+    state.note_size(account, request.symbol, request.slot, signed_size(request.slot, position), now_ms)
     account.balance += realised - fee
 
     order = OrderState(
@@ -204,37 +216,61 @@ def order_hidden(state: SimState, venue: str, order: OrderState) -> bool:
     return order.hidden_until_ms > state.clock.now_ms(venue)
 
 
-def settle_funding(state: SimState, venue: str, symbol: str) -> list[tuple[Account, FundingRow]]:
-    """Charge or credit every open position of ``symbol`` on ``venue`` (longs pay when the rate is positive), and
-    record where every account on both venues stood at that instant."""
+def funding_due(state: SimState, venue: str, symbol: str) -> None:
+    """The venue's clock passed the instant: settle it now, or later where the venue settles late, at T's rate."""
+    funding = state.markets[symbol].funding[venue]
+    delay = state.settlement[venue].settle_delay_ms
+    state.pending_settlements.append(
+        PendingSettlement(venue, symbol, funding.next_ms, funding.rate, due_ms=funding.next_ms + delay)
+    )
+    now_ms = state.clock.now_ms(venue)
+    while funding.next_ms <= now_ms:
+        funding.next_ms += funding.interval * 1000
+
+
+def settle_due(state: SimState) -> list[tuple[Account, FundingRow]]:
+    """Settle every instant whose settlement moment has come (see ``settlement_rules``)."""
+    paid = []
+    for pending in list(state.pending_settlements):
+        if pending.due_ms <= state.clock.now_ms(pending.venue):
+            state.pending_settlements.remove(pending)
+            paid += _settle(state, pending)
+    return paid
+
+
+def _settle(state: SimState, pending: PendingSettlement) -> list[tuple[Account, FundingRow]]:
+    """Charge or credit each position the venue counts (longs pay when the rate is positive), and record where
+    every account on both venues stood at the settlement moment."""
+    venue, symbol = pending.venue, pending.symbol
     market = state.markets[symbol]
-    funding = market.funding[venue]
     mark = market.mark(venue)
+    start_ms = pending.time_ms - state.settlement[venue].count_cutoff_ms
+    settled_ms = pending.due_ms  # the venue's own stamp: T itself where it settles at once
     paid = []
     for account in state.accounts.values():
         if account.venue != venue:
             continue
         for _, slot, position in account.open_positions(symbol):
-            size = signed_size(slot, position)
-            amount = (-size * mark * funding.rate).quantize(MONEY)
+            history = state.size_history.get((venue, account.api_key, symbol, slot), [])
+            size = counted_size(history, signed_size(slot, position), start_ms=start_ms, end_ms=settled_ms)
+            if not size:
+                continue
+            amount = (-size * mark * pending.rate).quantize(MONEY)
             account.balance += amount
             row = FundingRow(
                 row_id=state.new_row_id(),
                 symbol=symbol,
                 side="long" if size > 0 else "short",
                 size=abs(size),
-                rate=funding.rate,
+                rate=pending.rate,
                 mark=mark,
                 amount=amount,
                 balance_after=account.balance,
-                time_ms=funding.next_ms,
+                time_ms=settled_ms,
             )
             account.funding.append(row)
             paid.append((account, row))
-    state.record_settlement(Settlement(venue, symbol, funding.next_ms, positions_in(state, symbol)))
-    now_ms = state.clock.now_ms(venue)
-    while funding.next_ms <= now_ms:
-        funding.next_ms += funding.interval * 1000
+    state.record_settlement(Settlement(venue, symbol, pending.time_ms, positions_in(state, symbol)))
     return paid
 
 

@@ -23,6 +23,7 @@ from arbitrage.models import (
 from arbitrage.services.driver import instant_drive
 from arbitrage.services.planner import executions_plan
 from arbitrage.services.subscriptions import SubscriptionInput, subscription_create
+from arbitrage.services.timing import pair_timing
 from tests.conftest import make_sim_account
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_timeline")]
@@ -231,6 +232,27 @@ def test_an_open_and_its_close_both_unseen_are_never_called_not_placed(venue_sim
     assert [o["reduce_only"] for o in sim_orders(venue_sim, bingx)] == [False, True]
     hedge = Order.objects.filter(execution=execution, role="hedge")
     assert OrderState.NOT_PLACED not in set(hedge.values_list("status", flat=True))
+
+
+def test_a_bingx_primary_on_the_pairs_default_timing_is_paid_by_bingx(venue_sim, user, sim_accounts):
+    """BingX counts only positions opened well before T and settles late: on the pair's default lead and hold the
+    simulator's BingX pays the primary, the close leaves after BingX's ledger row, and the amount is recorded."""
+    bybit, bingx = sim_accounts
+    venue_sim.set_funding_rate(SYMBOL, "bingx", "0.0030")
+    subscription = subscribe(user, bingx, bybit, lead_seconds=None, close_delay_seconds=None)
+    timing = pair_timing(primary=bingx, hedge=bybit)
+    assert (subscription.lead_seconds, subscription.close_delay_seconds) == (timing.min_lead, timing.min_hold)
+
+    execution = run_instant(venue_sim, subscription)
+
+    assert execution.status == "completed", execution.error
+    rows = [r for r in venue_sim.funding_ledger("bingx", bingx.api_key) if r["symbol"] == SYMBOL]
+    (row,) = rows
+    assert Decimal(row["amount"]) > 0  # the short receives a positive rate
+    bingx_close = Order.objects.get(execution=execution, role="primary", action=OrderAction.CLOSE)
+    assert bingx_close.created_at.timestamp() * 1000 > row["time_ms"]
+    execution.refresh_from_db()
+    assert execution.pnl_funding == Decimal(row["amount"])  # the hedge venue did not settle in this window
 
 
 def test_same_instant_driven_twice_at_once_opens_once(venue_sim, user, sim_accounts):

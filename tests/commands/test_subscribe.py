@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from arbitrage.models import Subscription
 from arbitrage.services.accounts import account_create
+from arbitrage.services.timing import pair_timing
 from tests.commands.conftest import one_line
 
 pytestmark = pytest.mark.django_db
@@ -24,22 +25,24 @@ def test_subscribe_prints_only_the_new_id(sim_accounts, cli):
     bybit, bingx = sim_accounts
     ran = cli(
         "subscribe", *BASE, "--quantity", "100", "--leverage", "5", "--direction", "short", "--min-edge-bps", "1.5",
-        "--lead-seconds", "7", "--close-after-seconds", "20", "--once",
+        "--lead-seconds", "50", "--close-after-seconds", "70", "--once",
     )  # fmt: skip
     subscription = Subscription.objects.get()
     assert ran.stdout == f"{subscription.pk}\n"
     assert (subscription.primary_account, subscription.hedge_account) == (bybit, bingx)
     assert (subscription.symbol, subscription.quantity, subscription.leverage) == ("DOGEUSDT", Decimal(100), 5)
     assert (subscription.direction, subscription.min_edge_bps) == ("short", Decimal("1.5"))
-    assert (subscription.lead_seconds, subscription.close_delay_seconds, subscription.recurring) == (7, 20, False)
+    assert (subscription.lead_seconds, subscription.close_delay_seconds, subscription.recurring) == (50, 70, False)
 
 
 def test_subscribe_defaults_match_the_service(sim_accounts, cli):
-    """Absent flags keep the service defaults: 3x, auto, 0 bps, 5 s lead, 10 s close, recurring."""
+    """Absent flags keep the service defaults: 3x, auto, 0 bps, the pair's least lead and hold, recurring."""
     cli("subscribe", *BASE, "--quantity", "100")
     subscription = Subscription.objects.get()
     assert (subscription.leverage, subscription.direction, subscription.min_edge_bps) == (3, "auto", Decimal(0))
-    assert (subscription.lead_seconds, subscription.close_delay_seconds, subscription.recurring) == (5, 10, True)
+    timing = pair_timing(primary=subscription.primary_account, hedge=subscription.hedge_account)
+    assert (subscription.lead_seconds, subscription.close_delay_seconds) == (timing.min_lead, timing.min_hold)
+    assert subscription.recurring
 
 
 def test_subscribe_lowercase_symbol_is_canonicalised(sim_accounts, cli):
@@ -100,7 +103,7 @@ def test_subscribe_refuses_second_active_subscription_on_same_accounts(sim_accou
         (("--symbol", "DOGE USDT"), "--symbol: Not a USDT perpetual symbol"),
         (("--symbol", "ДОГЕUSDT"), "--symbol: Not a USDT perpetual symbol"),
         (("--symbol", "X'; DROP TABLE arbitrage_subscription;--"), "--symbol: Not a USDT perpetual symbol"),
-        (("--lead-seconds", "0"), "--lead-seconds: Enter a whole number from 1 to 60."),
+        (("--lead-seconds", "0"), "--lead-seconds: Enter a whole number from 1 to 600."),
         (("--close-after-seconds", "601"), "--close-after-seconds: Enter a whole number from 1 to 600."),
         (("--min-edge-bps", "1e9"), "--min-edge-bps: Enter a number at least -10000 and at most 10000."),
     ],
@@ -148,6 +151,10 @@ CANONICAL = re.compile(r"[A-Z0-9]+USDT")
 
 def acceptable_leverage(text: str) -> bool:
     return bool(WHOLE.fullmatch(text.strip())) and 1 <= int(text.strip()) <= 200
+
+
+def acceptable_lead(text: str) -> bool:
+    return bool(WHOLE.fullmatch(text.strip())) and 1 <= int(text.strip()) <= 600
 
 
 def acceptable_quantity(text: str) -> bool:
@@ -214,7 +221,8 @@ def test_subscribe_property_bad_symbol_is_one_line_and_creates_nothing(offline_a
 
 
 @PROPERTY_SETTINGS
-@given(seconds=numbers_as_text((1, 60)).filter(lambda text: not acceptable_leverage(text) or int(text) > 60))
+@given(seconds=numbers_as_text((1, 600)).filter(lambda text: not acceptable_lead(text)))
 def test_subscribe_property_bad_lead_seconds_is_one_line_and_creates_nothing(offline_accounts, cli, seconds):
-    """Any lead time outside 1..60 whole seconds is refused in one line, offline."""
+    """Any lead time outside 1..600 whole seconds is refused in one line, offline (below the pair's settlement
+    floor: see test_timing)."""
     assert_refused_on_format_layer(cli, *BASE, "--quantity", "100", f"--lead-seconds={seconds}")

@@ -85,8 +85,8 @@ def subscription_data(rows: dict, **overrides) -> dict:
         "leverage": "5",
         "direction": "auto",
         "min_edge_bps": "0",
-        "lead_seconds": "5",
-        "close_delay_seconds": "10",
+        "lead_seconds": "45",
+        "close_delay_seconds": "60",
         "recurring": "recurring",
     }
     return {**data, **overrides}
@@ -104,7 +104,7 @@ def assert_field_refused(client, url: str, data: dict, field: str) -> None:
     assert SECRET not in html and KEY not in html
 
 
-WHOLE_FIELDS = {"leverage": (1, 200), "lead_seconds": (1, 60), "close_delay_seconds": (1, 600)}
+WHOLE_FIELDS = {"leverage": (1, 200), "lead_seconds": (1, 600), "close_delay_seconds": (1, 600)}
 DECIMAL_FIELDS = {
     "quantity": bad_decimal(Decimal(0), MAX_QUANTITY, low_inclusive=False, max_length=64),
     "min_edge_bps": bad_decimal(-MAX_EDGE_BPS, MAX_EDGE_BPS, low_inclusive=True, max_length=32),

@@ -25,8 +25,8 @@ def form_data(accounts, **overrides) -> dict:
         "leverage": "5",
         "direction": "auto",
         "min_edge_bps": "0",
-        "lead_seconds": "5",
-        "close_delay_seconds": "10",
+        "lead_seconds": "45",
+        "close_delay_seconds": "60",
         "recurring": "recurring",
     }
     return {**data, **overrides}
@@ -66,8 +66,8 @@ INVALID = [
     ("symbol", "FOOUSDT", "does not list FOOUSDT"),
     ("min_edge_bps", "abc", "Enter a number"),
     ("min_edge_bps", "100000", "at most 10000"),
-    ("lead_seconds", "0", "whole number from 1 to 60"),
-    ("lead_seconds", "61", "whole number from 1 to 60"),
+    ("lead_seconds", "0", "whole number from 1 to 600"),
+    ("lead_seconds", "601", "whole number from 1 to 600"),
     ("close_delay_seconds", "601", "whole number from 1 to 600"),
     ("direction", "sideways", "Select a valid choice"),
     ("recurring", "sometimes", "Select a valid choice"),

@@ -59,8 +59,16 @@ class Command(OperatorCommand):
         parser.add_argument("--leverage", metavar="N", help="whole number (default 3)")
         parser.add_argument("--direction", choices=Direction.values, default=Direction.AUTO, help="of the primary leg")
         parser.add_argument("--min-edge-bps", metavar="N", help="skip an instant whose edge is below this (default 0)")
-        parser.add_argument("--lead-seconds", metavar="N", help="open this many seconds before funding (default 5)")
-        parser.add_argument("--close-after-seconds", metavar="N", help="close this long after funding (default 10)")
+        parser.add_argument(
+            "--lead-seconds",
+            metavar="N",
+            help="open this many seconds before funding (default and least: the pair's settlement rule, 45 with BingX)",
+        )
+        parser.add_argument(
+            "--close-after-seconds",
+            metavar="N",
+            help="close at the earliest this long after funding (default and least: 60 with BingX)",
+        )
         parser.add_argument("--once", action="store_true", help="one funding instant only, not recurring")
 
     def handle(self, *args: Any, **options: Any) -> None:
