@@ -111,6 +111,20 @@ _ORDER_STATUS = {
     "REJECTED": OrderStatus.REJECTED,
 }
 _SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
+# apiPermissions codes, from the docs-v3 field description. JKorf/BingX.Net (Enums/ApiKeyPermission.cs) also has
+# an undocumented 6 and no 5; an unlisted code is treated as able to move funds.
+_CODE_PERPETUALS = 3
+_CODE_WITHDRAW = 5
+_PERMISSION_NAMES = {
+    1: "spot trading",
+    2: "read",
+    _CODE_PERPETUALS: "perpetual futures trading",
+    4: "universal transfer",
+    _CODE_WITHDRAW: "withdraw",
+    7: "sub-account internal transfer",
+}
+_TRADING_PERMISSIONS = frozenset({1, _CODE_PERPETUALS})
+_TRANSFER_PERMISSIONS = frozenset({4, 7})
 _NO_ENCODING_NEEDED = re.compile(r"[A-Za-z0-9._~-]*")
 
 _NOT_FOUND_HINT = "Check the symbol and client order id; an order the venue never received cannot be found"
@@ -482,32 +496,18 @@ class BingXClient(ClientCore):
         return str(uid)
 
     def key_permissions(self) -> KeyPermissions:
-        """What the API key may do; unreported transfer/withdraw rights are assumed granted.
-        https://bingx-api.github.io/docs/#/en-us/common/account-api.html"""
+        """What the API key may do, from integer permission codes (the current docs' shape, answered without the
+        ``code`` envelope) or from the older ``enable*`` flags. A withdrawal right, or any code fundarb does not
+        know, is flagged as able to move funds. https://bingx-api.github.io/docs-v3/ (Query API KEY Permissions)"""
         operation = "key permissions"
         reader = self.transport.reader(operation)
-        data = reader.mapping(self._get(operation, PATH_API_PERMISSIONS, {}).data, "data")
-        flags = {name: to_bool(value) for name, value in data.items()}
-
-        def granted(name: str, *, if_missing: bool) -> bool:
-            value = flags.get(name)
-            return if_missing if value is None else value
-
-        futures = granted("enableFutures", if_missing=False)
-        spot = granted("enableSpotAndMarginTrading", if_missing=False)
-        details = tuple(
-            f"{name}: {data[name]}" for name in sorted(data) if name.startswith(("enable", "permits", "ip"))
-        )
-        return KeyPermissions(
-            can_read=granted("enableReading", if_missing=True),
-            can_trade_perpetuals=futures,
-            can_withdraw=granted("enableWithdrawals", if_missing=True),
-            can_transfer=granted("enableInternalTransfer", if_missing=True)
-            or granted("permitsUniversalTransfer", if_missing=True),
-            read_only=not (futures or spot),
-            ip_restricted=flags.get("ipRestrict"),
-            details=details,
-        )
+        reply = self.transport.request(Call(operation, "GET", PATH_API_PERMISSIONS, {}, unenveloped=True))
+        data = reader.mapping(reply.data, "data")
+        if "permissions" in data:
+            return _permissions_from_codes(data, reader)
+        if any(str(name).startswith(("enable", "permits")) for name in data):
+            return _permissions_from_flags(data)
+        raise reader.fail("the answer carries neither permission codes nor enable* flags")
 
     # -- helpers --------------------------------------------------------------------------------------------------
 
@@ -680,6 +680,58 @@ def _position_side(row: Mapping[str, Any], amount: Decimal, reader: Reader) -> P
     if side == "BOTH":
         return PositionSide.LONG if amount > 0 else PositionSide.SHORT
     raise reader.fail(f"unknown positionSide {shown(side)}")
+
+
+def _permissions_from_codes(data: Mapping[str, Any], reader: Reader) -> KeyPermissions:
+    codes: set[int] = set()
+    unknown: list[str] = []
+    for raw in reader.rows(data.get("permissions"), "permissions"):
+        code = optional_whole(raw)
+        if code in _PERMISSION_NAMES:
+            codes.add(code)
+        else:
+            unknown.append(shown(raw))
+    # JKorf/BingX.Net's apiKey/query sample lists ipAddresses [""]: a blank entry restricts nothing.
+    ips = [ip for ip in reader.rows(data.get("ipAddresses"), "ipAddresses") if str(ip).strip()]
+    can_withdraw = _CODE_WITHDRAW in codes or bool(unknown)
+    details = tuple(f"permission {code}: {_PERMISSION_NAMES[code]}" for code in sorted(codes))
+    if unknown:
+        details += (f"unrecognised permission codes {', '.join(unknown)} are treated as able to move funds",)
+    reported_ips = "ipAddresses" in data
+    if reported_ips:
+        details += (f"IP whitelist entries: {len(ips)}",)
+    return KeyPermissions(
+        can_read=True,  # the key has just answered a signed call, whether or not code 2 is listed
+        can_trade_perpetuals=_CODE_PERPETUALS in codes,
+        can_withdraw=can_withdraw,
+        can_transfer=bool(codes & _TRANSFER_PERMISSIONS) or can_withdraw,
+        read_only=not codes & _TRADING_PERMISSIONS,
+        ip_restricted=bool(ips) if reported_ips else None,
+        details=details,
+    )
+
+
+def _permissions_from_flags(data: Mapping[str, Any]) -> KeyPermissions:
+    """The older boolean shape; a transfer or withdrawal right it does not report is assumed granted."""
+    flags = {name: to_bool(value) for name, value in data.items()}
+
+    def granted(name: str, *, if_missing: bool) -> bool:
+        value = flags.get(name)
+        return if_missing if value is None else value
+
+    futures = granted("enableFutures", if_missing=False)
+    spot = granted("enableSpotAndMarginTrading", if_missing=False)
+    details = tuple(f"{name}: {data[name]}" for name in sorted(data) if name.startswith(("enable", "permits", "ip")))
+    return KeyPermissions(
+        can_read=True,  # likewise: enableReading adds nothing to a key that has answered
+        can_trade_perpetuals=futures,
+        can_withdraw=granted("enableWithdrawals", if_missing=True),
+        can_transfer=granted("enableInternalTransfer", if_missing=True)
+        or granted("permitsUniversalTransfer", if_missing=True),
+        read_only=not (futures or spot),
+        ip_restricted=flags.get("ipRestrict"),
+        details=details,
+    )
 
 
 def _with_prefix(exc: ExchangeError, prefix: str) -> ExchangeError:

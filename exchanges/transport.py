@@ -77,6 +77,9 @@ class Call:
     intent: Intent = Intent.READ
     reduce_only: bool = False  # lets the error mapping recognise "already flat" rejections
     ok_codes: frozenset[str] = frozenset()  # venue codes that mean success here (Bybit 110043)
+    # The venue documents this one endpoint's success as the payload object alone (BingX apiPermissions). Its
+    # errors still come enveloped, so a non-zero code raises as anywhere else; only a bare object counts as data.
+    unenveloped: bool = False
 
 
 @dataclass(frozen=True)
@@ -300,6 +303,8 @@ class Transport:
         status = response.status_code
         if status in (401, 403, 418, 429) or status >= 500 or (status >= 400 and envelope is None):
             raise self._http_error(call, response, text, envelope, prepared)
+        if envelope is None and call.unenveloped and isinstance(document, dict):
+            return Reply(code="0", message="", data=document, document=document)
         if envelope is None:
             self._log_excerpt(call, status, text, prepared)
             error = UnknownOutcome if call.intent is Intent.ORDER else MalformedResponse

@@ -85,6 +85,8 @@ Wire choices where the notes allow several:
 - A reduce-only order with nothing to reduce: Bybit ``110017``, BingX ``80017`` "position not exist". Closing
   orders are capped at the position size and exempt from the minimum notional.
 - BingX signs the raw query string as received minus ``signature``, followed by a raw form body if one is sent.
+- BingX ``apiPermissions`` answers its payload without the ``code`` envelope, with integer permission codes, as the
+  docs-v3 sample shows; its errors keep the envelope.
 
 Demo deviations:
 - Funding intervals can be any number of seconds (the demo uses 2 minutes), but the venues only know whole hours:

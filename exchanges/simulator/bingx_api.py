@@ -74,7 +74,7 @@ class BingxApi:
             ("GET", "/openApi/swap/v2/user/positions"): Route(self.positions, True, 5),
             ("GET", "/openApi/swap/v3/user/balance"): Route(self.balance, True, 5),
             ("GET", "/openApi/swap/v2/user/income"): Route(self.income, True, 5),
-            ("GET", "/openApi/v1/account/apiPermissions"): Route(self.api_permissions, True, 5),
+            ("GET", "/openApi/v1/account/apiPermissions"): Route(self.api_permissions, True, 5, bare=True),
             ("GET", "/openApi/account/v1/uid"): Route(self.uid, True, 5),
         }
 
@@ -119,7 +119,7 @@ class BingxApi:
             return self.error(exc.code, exc.message, exc.http_status, headers)
         except (ValueError, ArithmeticError) as exc:
             return self.error(100400, f"Invalid parameters: {exc}", headers=headers)
-        return Response.json(self.envelope(0, "", result), headers=headers)
+        return Response.json(result if route.bare else self.envelope(0, "", result), headers=headers)
 
     def rate_limited(self, method: str, path: str, until_ms: int) -> Response:
         """The per-account limit's refusal, as if the window stayed full until ``until_ms`` (venue clock)."""
@@ -495,17 +495,17 @@ class BingxApi:
         return rows[-limit:]
 
     def api_permissions(self, call: Call) -> dict[str, Any]:
+        """docs-v3 "Query API KEY Permissions": no envelope, integer codes (2 read, 3 perpetual futures trading,
+        4 universal transfer, 5 withdraw, 7 sub-account internal transfer)."""
         account = call.owner
-        return {
-            "enableReading": True,
-            "enableFutures": account.can_trade,
-            "enableSpotAndMarginTrading": False,
-            "enableWithdrawals": account.can_withdraw,
-            "enableInternalTransfer": account.can_transfer,
-            "permitsUniversalTransfer": account.can_transfer,
-            "ipRestrict": False,
-            "createTime": account.created_ms,
-        }
+        codes = [2]
+        if account.can_trade:
+            codes.append(3)
+        if account.can_transfer:
+            codes += [4, 7]
+        if account.can_withdraw:
+            codes.append(5)
+        return {"apiKey": account.api_key, "permissions": sorted(codes), "ipAddresses": [], "note": ""}
 
     def uid(self, call: Call) -> dict[str, int]:
         return {"uid": call.owner.uid}

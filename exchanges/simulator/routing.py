@@ -43,6 +43,7 @@ class Route:
     private: bool = False
     limit: int = 0  # calls per second per account; 0 on public routes
     trade: bool = False  # needs a key with trading permission
+    bare: bool = False  # success answers the payload alone, without the envelope (errors keep it)
 
 
 def int_param(params: dict[str, Any], name: str, default: int) -> int:

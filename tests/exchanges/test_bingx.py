@@ -10,9 +10,16 @@ import pytest
 
 from exchanges.base import ExchangeClient, OrderStatus, PositionMode, PositionSide, Side
 from exchanges.bingx import BingXClient
-from exchanges.errors import AuthenticationError, InvalidLeverage, MalformedResponse, OrderNotFound, SymbolNotFound
+from exchanges.errors import (
+    AuthenticationError,
+    InvalidLeverage,
+    MalformedResponse,
+    OrderNotFound,
+    PermissionDenied,
+    SymbolNotFound,
+)
 
-from .conftest import BINGX_URL, NOW_MS, bingx_contract, bingx_err, bingx_ok, calls_to, params_of
+from .conftest import API_KEY, BINGX_URL, NOW_MS, bingx_contract, bingx_err, bingx_ok, calls_to, params_of
 
 CONTRACTS = f"{BINGX_URL}/openApi/swap/v2/quote/contracts"
 PREMIUM = f"{BINGX_URL}/openApi/swap/v2/quote/premiumIndex"
@@ -20,6 +27,15 @@ LEVERAGE = f"{BINGX_URL}/openApi/swap/v2/trade/leverage"
 ORDER = f"{BINGX_URL}/openApi/swap/v2/trade/order"
 BIG_ORDER_ID = "1735950218312345679"  # > 2**53: a float would round it
 LEVERAGE_DATA = {"longLeverage": 5, "shortLeverage": "5", "maxLongLeverage": 50, "maxShortLeverage": 75}
+API_PERMISSIONS = f"{BINGX_URL}/openApi/v1/account/apiPermissions"
+# As published in BingX-API/docs-v3, "Query API KEY Permissions" (https://bingx-api.github.io/docs-v3/, source
+# static/js/app.4ba922b42c5d07b46306.js, module "2.查詢API KEY權限.json", responseBody): no envelope, integer codes.
+API_PERMISSIONS_SAMPLE = {"apiKey": "", "permissions": [1, 2], "ipAddresses": [], "note": "demo"}
+
+
+def permission_codes(*codes: object, **fields: object) -> dict[str, object]:
+    """The docs' sample with other permission codes (and fields)."""
+    return {**API_PERMISSIONS_SAMPLE, "permissions": list(codes), **fields}
 
 
 def test_client_satisfies_the_protocol(bingx) -> None:
@@ -469,12 +485,100 @@ def test_funding_payments_splits_full_pages(mocked, bingx, monkeypatch) -> None:
         ({"enableFutures": True}, True, True, True, None),
     ],
 )
-def test_key_permissions(mocked, bingx, data, trade, withdraw, transfer, ip) -> None:
-    """enableFutures means perps; withdraw/transfer rights are assumed when not reported."""
-    mocked.get(f"{BINGX_URL}/openApi/v1/account/apiPermissions", json=bingx_ok(data))
+def test_key_permissions_from_enveloped_flags(mocked, bingx, data, trade, withdraw, transfer, ip) -> None:
+    """The older enveloped enable* shape: enableFutures means perps; withdraw/transfer rights are assumed when not
+    reported."""
+    mocked.get(API_PERMISSIONS, json=bingx_ok(data))
     permissions = bingx.key_permissions()
     assert (permissions.can_trade_perpetuals, permissions.can_withdraw) == (trade, withdraw)
     assert (permissions.can_transfer, permissions.ip_restricted) == (transfer, ip)
+
+
+def test_key_permissions_docs_sample(mocked, bingx) -> None:
+    """The docs' own sample, bare and with codes 1 (spot) and 2 (read): the key reads but cannot trade perpetuals."""
+    mocked.get(API_PERMISSIONS, json=API_PERMISSIONS_SAMPLE)
+    permissions = bingx.key_permissions()
+    assert (permissions.can_read, permissions.can_trade_perpetuals, permissions.can_withdraw) == (True, False, False)
+    assert (permissions.can_transfer, permissions.read_only, permissions.ip_restricted) == (False, False, False)
+    assert permissions.warnings == ["This key cannot trade perpetual futures; fundarb cannot open positions with it."]
+
+
+def test_key_permissions_read_and_perpetuals(mocked, bingx) -> None:
+    """Codes [2, 3] with a whitelisted IP: can trade perpetuals, cannot withdraw, IP-restricted; the apiKey the
+    venue echoes appears in nothing fundarb shows."""
+    mocked.get(API_PERMISSIONS, json=permission_codes(2, 3, apiKey=API_KEY, ipAddresses=["1.2.3.4"]))
+    permissions = bingx.key_permissions()
+    assert (permissions.can_trade_perpetuals, permissions.can_withdraw, permissions.can_transfer) == (
+        True,
+        False,
+        False,
+    )
+    assert (permissions.read_only, permissions.ip_restricted, permissions.warnings) == (False, True, [])
+    assert API_KEY not in repr(permissions) + " ".join(permissions.warnings)
+
+
+@pytest.mark.parametrize(
+    ("codes", "withdraw", "transfer", "flagged"),
+    [
+        ([2, 3, 5], True, True, "permission 5: withdraw"),
+        (["2", "3", "5"], True, True, "permission 5: withdraw"),
+        ([2, 3, 4], False, True, "permission 4: universal transfer"),
+        ([2, 3, 7], False, True, "permission 7: sub-account internal transfer"),
+        ([2, 3, 6], True, True, "unrecognised permission codes 6 are treated as able to move funds"),
+    ],
+)
+def test_key_permissions_codes_that_move_funds(mocked, bingx, codes, withdraw, transfer, flagged) -> None:
+    """Code 5 (withdraw) and any unknown code flag the key as able to withdraw; 4 and 7 as able to transfer."""
+    mocked.get(API_PERMISSIONS, json=permission_codes(*codes))
+    permissions = bingx.key_permissions()
+    assert (permissions.can_trade_perpetuals, permissions.can_withdraw, permissions.can_transfer) == (
+        True,
+        withdraw,
+        transfer,
+    )
+    assert flagged in permissions.details
+    assert ("This key can WITHDRAW funds. Create a key without withdrawal rights." in permissions.warnings) is withdraw
+
+
+@pytest.mark.parametrize(
+    ("answer", "ip"),
+    [(permission_codes(2, ipAddresses=[""]), False), ({"permissions": [2]}, None)],
+)
+def test_key_permissions_without_code_3_cannot_trade(mocked, bingx, answer, ip) -> None:
+    """Read only: no perpetual trading; a blank whitelist entry restricts nothing, a missing list is unknown."""
+    mocked.get(API_PERMISSIONS, json=answer)
+    permissions = bingx.key_permissions()
+    assert (permissions.can_trade_perpetuals, permissions.read_only, permissions.ip_restricted) == (False, True, ip)
+
+
+def test_key_permissions_codes_inside_the_envelope(mocked, bingx) -> None:
+    """The code shape wrapped in {code, msg, data} reads the same."""
+    mocked.get(API_PERMISSIONS, json=bingx_ok(permission_codes(2, 3)))
+    permissions = bingx.key_permissions()
+    assert (permissions.can_trade_perpetuals, permissions.can_withdraw) == (True, False)
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (bingx_err(100413, "Incorrect apiKey"), AuthenticationError),
+        (bingx_err(100004, "Permission denied"), PermissionDenied),
+        ({"apiKey": API_KEY, "note": ""}, MalformedResponse),
+    ],
+)
+def test_key_permissions_errors_still_raise(mocked, bingx, answer, error) -> None:
+    """An error envelope raises its mapped error; a bare object with neither shape is malformed, key unshown."""
+    mocked.get(API_PERMISSIONS, json=answer)
+    with pytest.raises(error, match="BingX key permissions failed") as caught:
+        bingx.key_permissions()
+    assert API_KEY not in str(caught.value)
+
+
+def test_only_key_permissions_accepts_a_bare_answer(mocked, bingx) -> None:
+    """Other endpoints still refuse an answer without the envelope."""
+    mocked.get(f"{BINGX_URL}/openApi/account/v1/uid", json={"uid": 16844999})
+    with pytest.raises(MalformedResponse, match="not the venue's JSON envelope"):
+        bingx.account_id()
 
 
 def test_account_id(mocked, bingx) -> None:

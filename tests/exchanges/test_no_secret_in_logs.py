@@ -142,7 +142,12 @@ def _bingx_success(mocked) -> None:
         ("POST", "/openApi/swap/v2/trade/order"): bingx_ok({"order": {"orderId": 1}}),
         ("GET", "/openApi/swap/v2/trade/order"): bingx_ok({"order": order}),
         ("GET", "/openApi/swap/v2/user/income"): bingx_ok([]),
-        ("GET", "/openApi/v1/account/apiPermissions"): bingx_ok({"enableFutures": True}),
+        ("GET", "/openApi/v1/account/apiPermissions"): {
+            "apiKey": API_KEY,
+            "permissions": [2, 3],
+            "ipAddresses": [],
+            "note": "",
+        },
     }
     for (method, path), body in routes.items():
         mocked.add(method, f"{BINGX_URL}{path}", json=body)

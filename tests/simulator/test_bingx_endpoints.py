@@ -149,10 +149,17 @@ def test_balance_v3(bingx: BingxRaw) -> None:
 
 
 def test_income_empty_and_permissions(sim: Simulator, bingx: BingxRaw) -> None:
-    """No funding yet: empty income; permissions are trade-only, withdrawals visible when granted."""
+    """No funding yet: empty income; permissions come bare (no envelope) as integer codes, read and perpetual
+    trading by default, withdraw (5) visible when granted."""
     assert bingx.ok(bingx.get("/openApi/swap/v2/user/income", incomeType="FUNDING_FEE")) == []
-    data = bingx.ok(bingx.get("/openApi/v1/account/apiPermissions"))
-    assert data["enableFutures"] is True and data["enableWithdrawals"] is False
+    permissions = "/openApi/v1/account/apiPermissions"
+    assert bingx.get(permissions).json() == {
+        "apiKey": BINGX_KEY,
+        "permissions": [2, 3],
+        "ipAddresses": [],
+        "note": "",
+    }
     sim.set_permissions("bingx", BINGX_KEY, can_trade=False, can_withdraw=True)
-    assert bingx.ok(bingx.get("/openApi/v1/account/apiPermissions"))["enableWithdrawals"] is True
+    assert bingx.get(permissions).json()["permissions"] == [2, 5]
     assert bingx.order("BTC-USDT", "BUY", "0.001").json()["code"] == 100004
+    assert BingxRaw(sim.base_url, BINGX_KEY, "nope").get(permissions).json()["code"] == 100001
