@@ -181,13 +181,18 @@ class FundingInfo:
 
 @dataclass(frozen=True)
 class LeverageInfo:
-    """Leverage currently set for a symbol. In one-way mode ``long == short``."""
+    """Leverage currently set for a symbol, as the venue reports it. In one-way mode ``long == short``.
+
+    A side is ``None`` when the venue shows no leverage for it (Bybit under portfolio margin); ``unknown_reason``
+    then says why, in the trader's words. A value set in a venue's web UI may be fractional.
+    """
 
     venue: Venue
     symbol: str
-    long: int
-    short: int
+    long: Decimal | None
+    short: Decimal | None
     max_leverage: int | None = None
+    unknown_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,7 +205,7 @@ class Position:
     size: Decimal
     entry_price: Decimal
     mark_price: Decimal | None = None
-    leverage: int | None = None
+    leverage: Decimal | None = None
     unrealised_pnl: Decimal | None = None
 
 

@@ -327,8 +327,8 @@ class BingXClient(ClientCore):
         return LeverageInfo(
             self.venue,
             symbol,
-            long=reader.whole(data, "longLeverage"),
-            short=reader.whole(data, "shortLeverage"),
+            long=reader.decimal(data, "longLeverage"),
+            short=reader.decimal(data, "shortLeverage"),
             max_leverage=_account_max(data),
         )
 
@@ -373,7 +373,7 @@ class BingXClient(ClientCore):
                     size=abs(amount),
                     entry_price=reader.decimal(row, "avgPrice"),
                     mark_price=reader.optional_decimal(row, "markPrice"),
-                    leverage=optional_whole(row.get("leverage")),
+                    leverage=to_decimal(row.get("leverage")),
                     unrealised_pnl=reader.optional_decimal(row, "unrealizedProfit"),
                 )
             )

@@ -118,6 +118,8 @@ _TRADING_PERMISSIONS = frozenset(
 )
 _TRANSFER_ONLY_WALLET = frozenset({"AccountTransfer", "SubMemberTransfer", "SubMemberTransferList"})
 
+# position/list documents leverage "" under portfolio margin ("leverage rules are invalid").
+_NO_LEVERAGE = "Bybit shows no per-position leverage for this account (as under portfolio margin)"
 _NOT_FOUND_HINT = "Check the symbol and client order id; an order the venue never received cannot be found"
 _DUPLICATE_HINT = "An order with this client order id already exists: look it up instead of sending it again"
 _REQUEST_HINT = "Check the symbol, quantity and leverage against the venue's rules"
@@ -314,18 +316,26 @@ class BybitClient(ClientCore):
         raise self._error(MalformedResponse, operation, f"cannot tell the position mode from positionIdx {indexes}")
 
     def leverage(self, symbol: str) -> LeverageInfo:
-        """Leverage read back from the position rows. https://bybit-exchange.github.io/docs/v5/position"""
+        """Leverage read back from the position rows: ``""`` (portfolio margin) is unknown, a value set in the web
+        UI may be fractional. https://bybit-exchange.github.io/docs/v5/position"""
         operation = "read leverage"
         symbol = self._symbol(symbol, operation)
         rows = self._position_rows(symbol, operation)
         reader = self.transport.reader(operation)
-        by_index = {reader.whole(row, "positionIdx"): reader.whole(row, "leverage") for row in rows}
-        long = by_index.get(1, by_index.get(0))
-        short = by_index.get(2, by_index.get(0))
-        if long is None or short is None:
+        by_index = {reader.whole(row, "positionIdx"): reader.optional_decimal(row, "leverage") for row in rows}
+        long_index, short_index = (1 if 1 in by_index else 0), (2 if 2 in by_index else 0)
+        if long_index not in by_index or short_index not in by_index:
             raise self._error(MalformedResponse, operation, f"no leverage rows for {symbol}")
+        long, short = by_index[long_index], by_index[short_index]
         rules = self._rules(symbol, operation)
-        return LeverageInfo(self.venue, symbol, long=long, short=short, max_leverage=rules.max_leverage)
+        return LeverageInfo(
+            self.venue,
+            symbol,
+            long=long,
+            short=short,
+            max_leverage=rules.max_leverage,
+            unknown_reason=_NO_LEVERAGE if long is None or short is None else "",
+        )
 
     def set_leverage(self, symbol: str, leverage: int, *, position_mode: PositionMode) -> None:
         """Set buy and sell leverage to the same whole number; 110043 ("not modified") is success.
@@ -367,7 +377,7 @@ class BybitClient(ClientCore):
                     size=abs(size),
                     entry_price=reader.decimal(row, "avgPrice"),
                     mark_price=reader.optional_decimal(row, "markPrice"),
-                    leverage=optional_whole(row.get("leverage")),
+                    leverage=to_decimal(row.get("leverage")),
                     unrealised_pnl=reader.optional_decimal(row, "unrealisedPnl"),
                 )
             )

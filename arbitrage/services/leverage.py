@@ -71,7 +71,12 @@ def _set(client: ExchangeClient, symbol: str, leverage: int, mode: PositionMode 
 
 
 def _confirmed(info: LeverageInfo, leverage: int, mode: PositionMode) -> str:
+    """Empty when the venue reports exactly ``leverage``; a fractional value (set in the web UI) is a mismatch, and
+    a side the venue does not report cannot be verified, which fails the sync like a mismatch."""
     sides = (info.long, info.short) if mode is PositionMode.HEDGE else (info.long,)
+    if any(side is None for side in sides):
+        reason = info.unknown_reason or f"{info.venue.label} did not report the leverage"
+        return f"could not verify {leverage}x: {reason}"
     if all(side == leverage for side in sides):
         return ""
     shown = f"{info.long}x long / {info.short}x short" if mode is PositionMode.HEDGE else f"{info.long}x"

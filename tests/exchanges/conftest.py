@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -115,6 +116,75 @@ def bybit_position_row(idx: int, *, side: str = "", size: str = "0", leverage: s
         "leverage": leverage,
         "unrealisedPnl": "1.25",
     }
+
+
+# As published: bybit-exchange/docs, docs/v5/position/position.mdx "Response Example" (commit c931196,
+# https://bybit-exchange.github.io/docs/v5/position). Its only sample is an inverse (BTCUSD) row.
+BYBIT_POSITION_LIST_SAMPLE: dict[str, Any] = json.loads(
+    """
+{
+    "retCode": 0,
+    "retMsg": "OK",
+    "result": {
+        "list": [
+            {
+                "positionIdx": 0,
+                "riskId": 1,
+                "riskLimitValue": "150",
+                "symbol": "BTCUSD",
+                "side": "Sell",
+                "size": "300",
+                "avgPrice": "27464.50441675",
+                "positionValue": "0.01092319",
+                "tradeMode": 0,
+                "positionStatus": "Normal",
+                "autoAddMargin": 1,
+                "adlRankIndicator": 2,
+                "leverage": "10",
+                "breakEvenPrice":"93556.73034991",
+                "positionBalance": "0.00139186",
+                "markPrice": "28224.50",
+                "liqPrice": "",
+                "bustPrice": "999999.00",
+                "positionMM": "0.0000015",
+                "positionMMByMp": "0.0000015",
+                "positionIM": "0.00010923",
+                "positionIMByMp": "0.00010923",
+                "tpslMode": "Full",
+                "takeProfit": "0.00",
+                "stopLoss": "0.00",
+                "trailingStop": "0.00",
+                "unrealisedPnl": "-0.00029413",
+                "curRealisedPnl": "0.00013123",
+                "cumRealisedPnl": "-0.00096902",
+                "seq": 5723621632,
+                "isReduceOnly": false,
+                "mmrSysUpdateTime": "",
+                "leverageSysUpdatedTime": "",
+                "sessionAvgPrice": "",
+                "createdTime": "1676538056258",
+                "updatedTime": "1697673600012"
+            }
+        ],
+        "nextPageCursor": "",
+        "category": "inverse"
+    },
+    "retExtInfo": {},
+    "time": 1697684980172
+}
+"""
+)
+
+
+def bybit_position_sample(*rows: dict[str, Any]) -> dict[str, Any]:
+    """The docs' answer for linear BTCUSDT: its row once per entry of ``rows``, with that entry's fields changed
+    (no entries: the row as published). Only the symbol and category differ from the docs: linear rows carry the
+    same fields."""
+    document = copy.deepcopy(BYBIT_POSITION_LIST_SAMPLE)
+    (row,) = document["result"]["list"]
+    listed = [{**row, "symbol": "BTCUSDT", **fields} for fields in rows or ({},)]
+    document["result"] |= {"category": "linear", "list": listed}
+    return document
 
 
 def bingx_contract(symbol: str = "DOGE-USDT", **overrides: Any) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from .conftest import (
     bybit_instrument,
     bybit_ok,
     bybit_position_row,
+    bybit_position_sample,
     calls_to,
     params_of,
 )
@@ -150,6 +151,52 @@ def test_leverage_reads_back_from_positions(mocked, bybit, rows, long, short) ->
     mocked.get(INSTRUMENTS, json=bybit_ok({"list": [bybit_instrument()]}))
     info = bybit.leverage("BTCUSDT")
     assert (info.long, info.short, info.max_leverage) == (long, short, 100)
+
+
+@pytest.mark.parametrize(
+    ("rows", "long", "short"),
+    [
+        (({},), Decimal("10"), Decimal("10")),
+        (({"leverage": "12.5"},), Decimal("12.5"), Decimal("12.5")),
+        (
+            ({"positionIdx": 1, "leverage": "7"}, {"positionIdx": 2, "side": "Buy", "leverage": "12.5"}),
+            7,
+            Decimal("12.5"),
+        ),
+    ],
+)
+def test_leverage_from_the_docs_sample(mocked, bybit, rows, long, short) -> None:
+    """The docs' position/list row reads as exact decimals, a fractional web-UI value included."""
+    mocked.get(POSITIONS, json=bybit_position_sample(*rows))
+    mocked.get(INSTRUMENTS, json=bybit_ok({"list": [bybit_instrument()]}))
+    info = bybit.leverage("BTCUSDT")
+    assert (info.long, info.short, info.unknown_reason) == (long, short, "")
+    assert isinstance(info.long, Decimal) and isinstance(info.short, Decimal)
+
+
+@pytest.mark.parametrize(
+    ("rows", "long", "short"),
+    [
+        (({"leverage": ""},), None, None),
+        (({"positionIdx": 1, "leverage": "5"}, {"positionIdx": 2, "leverage": ""}), Decimal("5"), None),
+    ],
+)
+def test_leverage_empty_under_portfolio_margin_is_unknown(mocked, bybit, rows, long, short) -> None:
+    """leverage "" (portfolio margin) is no error: the side is unknown and the reason names Bybit."""
+    mocked.get(POSITIONS, json=bybit_position_sample(*rows))
+    mocked.get(INSTRUMENTS, json=bybit_ok({"list": [bybit_instrument()]}))
+    info = bybit.leverage("BTCUSDT")
+    assert (info.long, info.short) == (long, short)
+    assert info.unknown_reason == "Bybit shows no per-position leverage for this account (as under portfolio margin)"
+
+
+@pytest.mark.parametrize(("leverage", "expected"), [("10", Decimal("10")), ("12.5", Decimal("12.5")), ("", None)])
+def test_positions_read_leverage_as_an_optional_decimal(mocked, bybit, leverage, expected) -> None:
+    """positions() keeps the docs' row with its leverage exact, or None when it is empty."""
+    mocked.get(POSITIONS, json=bybit_position_sample({"leverage": leverage}))
+    (position,) = bybit.positions("BTCUSDT")
+    assert (position.side, position.size, position.leverage) == (PositionSide.SHORT, Decimal("300"), expected)
+    assert (position.entry_price, position.mark_price) == (Decimal("27464.50441675"), Decimal("28224.50"))
 
 
 @pytest.mark.parametrize("mode", list(PositionMode))
