@@ -7,13 +7,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from exchanges.base import PositionMode, Side
+from exchanges.base import Credentials, PositionMode, Side
+from exchanges.bingx import BingXClient
 from exchanges.bingx import sign as bingx_sign
 from exchanges.bybit import BybitClient
 from exchanges.bybit import sign as bybit_sign
 from exchanges.errors import InvalidRequest
 
-from .conftest import API_KEY, API_SECRET, BINGX_URL, BYBIT_URL, bingx_ok, bybit_instrument, bybit_ok, calls_to
+from .conftest import API_KEY, API_SECRET, BINGX_URL, BYBIT_URL, NOW, bingx_ok, bybit_instrument, bybit_ok, calls_to
 
 BINGX_SAMPLE_SECRET = "mheO6dR8ovSsxZQCOYEFCtelpuxcWGTfHw7te326y6jOwq5WpvFQ9JNljoTwBXZGv5It07m9RXSPpDQEK2w"
 
@@ -104,7 +105,8 @@ def test_bybit_cursor_is_sent_verbatim(mocked) -> None:
 
 
 def test_bingx_signature_is_last_and_covers_the_query_sent(mocked, bingx) -> None:
-    """BingX puts every parameter in the query, appends signature last, and signs everything before it."""
+    """BingX puts every parameter in the query sorted by name, appends signature last, and signs everything
+    before it."""
     mocked.post(f"{BINGX_URL}/openApi/swap/v2/trade/order", json=bingx_ok({"order": {"orderId": 1}}))
     bingx.place_market_order(
         symbol="BTCUSDT",
@@ -117,12 +119,29 @@ def test_bingx_signature_is_last_and_covers_the_query_sent(mocked, bingx) -> Non
     query = urlsplit(request.url).query
     signed, _, signature = query.rpartition("&signature=")
     assert signed == (
-        "symbol=BTC-USDT&side=BUY&positionSide=BOTH&type=MARKET&quantity=0.001&clientOrderId=abc-1"
-        "&timestamp=1700000000000&recvWindow=5000"
+        "clientOrderId=abc-1&positionSide=BOTH&quantity=0.001&recvWindow=5000&side=BUY&symbol=BTC-USDT"
+        "&timestamp=1700000000000&type=MARKET"
     )
     assert signature == bingx_sign(API_SECRET, signed)
     assert request.headers["X-BX-APIKEY"] == API_KEY
     assert not request.body
+
+
+def test_bingx_set_leverage_sends_the_sorted_vector(mocked) -> None:
+    """With the docs' sample secret, set leverage sends its parameters sorted and signs exactly those bytes: the
+    notes' sorted vector plus recvWindow (digest computed independently with ``openssl dgst -sha256 -hmac``)."""
+    client = BingXClient(Credentials(API_KEY, BINGX_SAMPLE_SECRET), base_url=BINGX_URL, clock=lambda: NOW)
+    leverage = f"{BINGX_URL}/openApi/swap/v2/trade/leverage"
+    mocked.get(leverage, json=bingx_ok({"longLeverage": 1, "shortLeverage": 1, "maxLongLeverage": 50}))
+    mocked.post(leverage, json=bingx_ok({"leverage": 5, "symbol": "BTC-USDT"}))
+    client.set_leverage("BTCUSDT", 5, position_mode=PositionMode.ONE_WAY)
+    (call,) = [c for c in calls_to(mocked, "/openApi/swap/v2/trade/leverage") if c.request.method == "POST"]
+    assert urlsplit(call.request.url).query == (
+        "leverage=5&recvWindow=5000&side=BOTH&symbol=BTC-USDT&timestamp=1700000000000"
+        "&signature=21bffbabc7e52710cc5913452e29272fdee5b2e41ace16630bcfb501bc181eff"
+    )
+    assert not call.request.body
+    client.close()
 
 
 def test_bingx_refuses_values_that_need_url_encoding(mocked, bingx) -> None:

@@ -78,6 +78,20 @@ def test_bingx_form_body_and_mixed_signing(sim: Simulator, bingx: BingxRaw) -> N
     assert bingx.ok(bingx.get("/openApi/swap/v2/trade/leverage", symbol="BTC-USDT"))["longLeverage"] == 7
 
 
+def test_bingx_verifies_the_bytes_as_sent_in_any_order(sim: Simulator, bingx: BingxRaw) -> None:
+    """Sorted or not, a query signed as sent verifies; signing one order and sending another does not."""
+    url = f"{sim.base_url}/openApi/swap/v2/trade/leverage"
+    headers = {"X-BX-APIKEY": BINGX_KEY}
+    stamp = int(time.time() * 1000)
+    ordered = f"leverage=6&recvWindow=5000&side=BOTH&symbol=BTC-USDT&timestamp={stamp}"
+    unordered = f"symbol=BTC-USDT&timestamp={stamp}&side=BOTH&leverage=6&recvWindow=5000"
+    for query in (ordered, unordered):
+        signed = f"{url}?{query}&signature={hex_hmac(bingx.secret, query)}"
+        assert bingx.session.post(signed, headers=headers).json()["code"] == 0
+    mismatched = f"{url}?{unordered}&signature={hex_hmac(bingx.secret, ordered)}"
+    assert bingx.session.post(mismatched, headers=headers).json()["code"] == 100001
+
+
 def test_bybit_rate_limit_10_per_second(bybit: BybitRaw) -> None:
     """The 11th order within a second is 10006 "Too many visits!", with the limit headers on every call."""
     answers = [bybit.order("BTCUSDT", "Buy", "0.001") for _ in range(11)]
