@@ -29,7 +29,8 @@ def positions_left_by_final_executions(sim) -> list[str]:
         "subscription__primary_account", "subscription__hedge_account"
     )
     for execution in executions:
-        prefix = client_order_id(execution_id=execution.pk, role="p", action="o", attempt=1).rsplit("-", 1)[0] + "-"
+        # Every order of one execution starts with these fixed-width fields, and no other execution's does.
+        prefix = client_order_id(execution_id=execution.pk, role="p", action="o", attempt=1)[: -len("po1")]
         for account in (execution.subscription.primary_account, execution.subscription.hedge_account):
             try:
                 orders = sim.orders(account.exchange, account.api_key)

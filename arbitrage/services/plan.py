@@ -7,6 +7,7 @@ then the close at T + close delay. ``Plan.local`` turns a venue time into the lo
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -149,14 +150,29 @@ def plan_for(execution: Execution, *, token: str = "") -> Plan:
     )
 
 
+# Letters and digits only, because BingX documents no character set for clientOrderId (notes §14). Without a
+# separator the fields are fixed-width instead, so no two (prefix, execution, leg, action, attempt) share an id.
+_PREFIX_LENGTH = 6
+_EXECUTION_DIGITS = 13  # base36 digits of the largest BigAutoField id, 2**63 - 1
+_ORDER_PREFIX = re.compile(rf"[a-z0-9]{{{_PREFIX_LENGTH}}}")
+
+
 def client_order_id(*, execution_id: int, role: str, action: str, attempt: int) -> str:
-    """Deterministic, lowercase, <= 36 chars: install prefix, execution, leg, action, attempt."""
-    return f"fa{_order_prefix()}-{_base36(execution_id)}-{role[0]}{action[0]}{attempt}"
+    """Deterministic lowercase letters and digits, at most 28 of the venues' 36: ``fa``, the installation prefix
+    (6), the execution id in base36 zero-padded to 13, then leg, action and attempt (``p``/``h``, ``o``/``c``/``u``,
+    up to 5 digits)."""
+    return f"fa{_order_prefix()}{_base36(execution_id).rjust(_EXECUTION_DIGITS, '0')}{role[0]}{action[0]}{attempt}"
 
 
 @functools.cache
 def _order_prefix() -> str:
-    return Installation.current().order_prefix
+    prefix = Installation.current().order_prefix
+    # The model allows shorter or other text; a shorter prefix would let two installations' ids run into each other.
+    if not _ORDER_PREFIX.fullmatch(prefix):
+        raise ValueError(
+            f"the installation's order prefix {prefix!r} must be {_PREFIX_LENGTH} lowercase letters or digits"
+        )
+    return prefix
 
 
 def _base36(number: int) -> str:

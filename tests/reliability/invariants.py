@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-# fa<install prefix>-<execution base36>-<role><action><attempt>, as services.plan.client_order_id writes them.
-CLIENT_ID = re.compile(r"^fa[a-z0-9]{6}-(?P<execution>[a-z0-9]+)-(?P<role>[ph])(?P<action>[ocu])(?P<attempt>\d+)$")
+# fa<install prefix: 6><execution base36: 13><role><action><attempt>, as services.plan.client_order_id writes them.
+CLIENT_ID = re.compile(r"^fa[a-z0-9]{6}(?P<execution>[a-z0-9]{13})(?P<role>[ph])(?P<action>[ocu])(?P<attempt>\d+)$")
 ROLES = {"p": "primary", "h": "hedge"}
 ACTIONS = {"o": "open", "c": "close", "u": "unwind"}
 LABELS = {"bybit": "Bybit", "bingx": "BingX"}

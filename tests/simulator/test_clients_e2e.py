@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from arbitrage.services import plan
 from exchanges.base import Credentials, OrderStatus, PositionMode, PositionSide, Side
 from exchanges.bingx import BingXClient
 from exchanges.bybit import BybitClient
@@ -122,6 +123,26 @@ def test_every_operation(sim: Simulator, venue: str, mode: PositionMode) -> None
     assert client.positions("BTCUSDT") == []
     permissions = client.key_permissions()
     assert permissions.can_trade_perpetuals and not permissions.can_withdraw and permissions.warnings == []
+    client.close()
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_executor_client_order_ids_are_accepted(sim: Simulator, venue: str, monkeypatch) -> None:
+    """The longest id the executor writes is accepted, echoed unchanged and found again on both venues."""
+    monkeypatch.setattr(plan, "_order_prefix", lambda: "k3x9q0")
+    client = connect(sim, venue)
+    client_id = plan.client_order_id(execution_id=2**63 - 1, role="hedge", action="unwind", attempt=32767)
+    ack = client.place_market_order(
+        symbol="BTCUSDT",
+        side=Side.BUY,
+        quantity=Decimal("0.010"),
+        client_order_id=client_id,
+        position_mode=PositionMode.ONE_WAY,
+    )
+    assert ack.client_order_id == client_id
+    order = client.get_order(symbol="BTCUSDT", client_order_id=client_id, exchange_order_id=ack.exchange_order_id)
+    assert (order.client_order_id, order.status) == (client_id, OrderStatus.FILLED)
+    assert client.get_order(symbol="BTCUSDT", client_order_id=client_id).exchange_order_id == ack.exchange_order_id
     client.close()
 
 
