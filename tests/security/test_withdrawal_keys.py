@@ -9,6 +9,7 @@ from django.urls import reverse
 from arbitrage.admin import WITHDRAW_FLAG
 from arbitrage.models import ExchangeAccount
 from arbitrage.services.accounts import account_check
+from tests.simulator.signing import BingxRaw
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +60,22 @@ def test_accounts_page_and_admin_flag_withdrawal_keys(venue_sim, sim_accounts, a
     assert WITHDRAW_FLAG not in other
     filtered = alice_client.get(reverse("admin:arbitrage_exchangeaccount_changelist"), {"can_withdraw__exact": "1"})
     assert list(filtered.context["cl"].result_list) == [ExchangeAccount.objects.get(pk=bybit.pk)]
+
+
+def test_test_connection_reads_bingx_bare_permission_codes(venue_sim, sim_accounts, alice_client):
+    """BingX answers apiPermissions without its code envelope, with integer codes (docs-v3): [2, 3] passes *Test
+    connection*; a key that also has 5 (withdraw) is flagged and fails it."""
+    _, bingx = sim_accounts
+    raw = BingxRaw(venue_sim.base_url, bingx.api_key, bingx.api_secret)
+    answer = raw.get("/openApi/v1/account/apiPermissions").json()
+    assert "code" not in answer and answer["permissions"] == [2, 3]
+
+    page = alice_client.post(reverse("account_check", args=[bingx.pk]), follow=True)
+    assert page.status_code == 200
+    assert ExchangeAccount.objects.get(pk=bingx.pk).last_check_ok is True
+
+    venue_sim.set_permissions("bingx", bingx.api_key, can_withdraw=True)
+    assert raw.get("/openApi/v1/account/apiPermissions").json()["permissions"] == [2, 3, 5]
+    alice_client.post(reverse("account_check", args=[bingx.pk]), follow=True)
+    stored = ExchangeAccount.objects.get(pk=bingx.pk)
+    assert (stored.can_withdraw, stored.last_check_ok) == (True, False)
