@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+import pytest
+
 from exchanges.simulator import Simulator
 from exchanges.simulator.settlement_rules import BINGX_COUNT_CUTOFF_S
 
@@ -58,3 +60,22 @@ def test_bybit_pays_a_position_held_at_the_timestamp_however_late_it_opened(sim:
     _settled(sim, "bybit", instant)
     (row,) = sim.funding_ledger("bybit", BYBIT_KEY)
     assert row["time_ms"] == instant and Decimal(row["amount"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("lead", "hold", "paid"),
+    [(5, 10, False), (45, 60, True)],
+    ids=["the seed's 5 s / 10 s", "the BingX defaults 45 s / 60 s"],
+)
+def test_a_bingx_primary_is_paid_on_the_new_defaults_and_not_on_the_seeds_timing(
+    sim: Simulator, bingx: BingxRaw, lead: int, hold: int, paid: bool
+) -> None:
+    """Open at T-lead and close at T+hold, both on the suite's time scale: only the new defaults earn anything."""
+    instant = sim.set_next_funding("BTCUSDT", "bingx", in_seconds=lead * sim.time_scale, rate="0.0030")["next_ms"]
+    bingx.ok(bingx.order("BTC-USDT", "SELL", "0.0100"))
+    while time.time() * 1000 < instant + hold * sim.time_scale * 1000:
+        time.sleep(0.01)
+    bingx.ok(bingx.order("BTC-USDT", "BUY", "0.0100", reduceOnly="true"))
+    _settled(sim, "bingx", instant)
+    rows = sim.funding_ledger("bingx", BINGX_KEY)
+    assert (len(rows) == 1 and Decimal(rows[0]["amount"]) > 0) if paid else rows == []
