@@ -32,6 +32,8 @@ FAST_ENV = {
     "EXECUTOR_UNKNOWN_ORDER_GRACE": "3",
     "EXECUTOR_PNL_FIRST_LOOK": "1",
     "EXECUTOR_RECONCILE_GRACE": "2",
+    # The venues' settlement rules on the suite's time scale (tests/settings.py), for the workers and the simulator.
+    "EXECUTOR_TIME_SCALE": os.environ.get("EXECUTOR_TIME_SCALE", "0.016"),
     "Q_WORKERS": "2",
     "LOG_LEVEL": "INFO",
 }
