@@ -37,7 +37,7 @@ from arbitrage.services.records import (
 )
 from arbitrage.services.transitions import execution_lease_renew
 from exchanges.base import PositionMode, plain_decimal
-from exchanges.errors import ExchangeError
+from exchanges.errors import AuthenticationError, ExchangeError
 from exchanges.limits import RequestKind
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ class LegState:
     seen: Decimal = Decimal(0)  # the most it was ever seen holding
     settled: bool = False
     error: str = ""
+    locked_out: bool = False  # the last read was refused for the key itself (a rotated or deleted secret)
     conflict: str = ""
     missing: set[int] = field(default_factory=set)  # orders the venue said it never had, at the last lookup
     lookups: dict[int, tuple[Order, Future]] = field(default_factory=dict)  # still in flight
@@ -101,6 +102,7 @@ def legs_read(plan: Plan, states: dict[str, LegState]) -> None:
     for leg, outcome in zip(legs, outcomes, strict=True):
         state = states[leg.role]
         state.error = state.conflict = ""
+        state.locked_out = isinstance(outcome.error, AuthenticationError)
         if outcome.error is not None:
             error = outcome.error
             state.error = str(error) if isinstance(error, ExchangeError) else f"unexpected {type(error).__name__}"

@@ -24,6 +24,7 @@ from arbitrage.models import (
     LegRole,
     Order,
     OrderAction,
+    OrderState,
     Subscription,
     SubscriptionStatus,
 )
@@ -48,6 +49,8 @@ from arbitrage.services.transitions import (
     subscription_fail,
 )
 from exchanges.base import Venue, plain_decimal
+
+REFUSED = (OrderState.REJECTED, OrderState.NOT_PLACED)
 
 S = ExecutionStatus
 
@@ -188,7 +191,7 @@ def _decide(plan: Plan, states: dict[str, LegState], results: dict[str, LegResul
     sizes = {}
     for role, state in states.items():
         if state.size is None or state.error:
-            if not leg_refused_everything(plan, role):
+            if not (leg_refused_everything(plan, role) or _refused_with_the_key(plan, state)):
                 return None
             sizes[role] = Decimal(0)
             continue
@@ -205,6 +208,29 @@ def _decide(plan: Plan, states: dict[str, LegState], results: dict[str, LegResul
         target = filled[0] if filled else states[empty[0]].leg.cap
         return Decision(targets={role: target for role in sizes}, grow=True)
     return Decision(targets={role: Decimal(0) for role in sizes})
+
+
+def _refused_with_the_key(plan: Plan, state: LegState) -> bool:
+    """The venue refuses this account's key on the first reads after an open whose answer we never got: a venue
+    checks the signature before anything else, so the open, signed with the same key moments earlier, was refused
+    too (only a key changed in the instant between the two could have let it through). Its partner is unwound at
+    once instead of being held naked while the key is fixed; the leg's position is still read, once the key works,
+    before anything is called final. A leg the venue ever acknowledged an order on is never assumed refused."""
+    if not state.locked_out:
+        return False
+    orders = list(Order.objects.filter(execution_id=plan.pk, role=state.role))
+    unknown = [o for o in orders if o.status in (OrderState.PENDING, OrderState.SENT)]
+    if not unknown or any(o.status not in (OrderState.PENDING, OrderState.SENT, *REFUSED) for o in orders):
+        return False
+    reason = f"{state.leg.account.venue.label} refused this account's key right after the order ({state.error})"
+    Order.objects.filter(pk__in=[o.pk for o in unknown]).update(status=OrderState.REJECTED, error=reason)
+    plan.record(
+        step=f"{state.role}_key_refused",
+        outcome="failed",
+        venue=state.leg.account.exchange,
+        detail=f"{reason}: the open cannot have been accepted; its partner is unwound",
+    )
+    return True
 
 
 def _worth_sending_again(plan: Plan, role: str, result: LegResult | None) -> bool:

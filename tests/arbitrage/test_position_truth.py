@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from arbitrage.models import Execution
+from arbitrage.models import Execution, Order
 from arbitrage.services import driver as driver_module
 from arbitrage.services.clock import now
 from arbitrage.services.driver import instant_drive
@@ -143,6 +143,39 @@ def test_lost_response_with_lagging_queries_is_decided_by_positions(venue_sim, u
 
     assert execution.status == "completed", execution.error
     assert primary_settled_size(venue_sim, bingx, execution) == QUANTITY
+    assert_flat(venue_sim, bybit, bingx)
+
+
+def test_a_lost_answer_then_a_refused_key_unwinds_the_partner_before_t(venue_sim, user, sim_accounts, monkeypatch):
+    """The BingX secret is rotated on the venue after the leverage sync and the hedge open's answer is lost: BingX
+    then refuses the key on every read, so the open (signed with that key) was refused too. The primary is unwound
+    before T instead of being held naked while the key is fixed; the execution waits in RECONCILING until BingX
+    reads flat, then ends UNWOUND."""
+    bybit, bingx = sim_accounts
+    original_sync = driver_module.execution_sync
+
+    def sync_then_rotate(plan) -> bool:
+        synced = original_sync(plan)
+        venue_sim.add_account("bingx", bingx.api_key, "a-secret-fundarb-does-not-know")
+        venue_sim.faults("bingx").drop_response(f"POST {BINGX_ORDER}")
+        return synced
+
+    monkeypatch.setattr(driver_module, "execution_sync", sync_then_rotate)
+    subscription = subscribe(user, bybit, bingx)
+
+    execution = run_instant(venue_sim, subscription)
+
+    assert execution.status == "reconciling", execution.error
+    unwind = Order.objects.get(execution=execution, role="primary", action="unwind")
+    assert unwind.sent_at < execution.funding_time, "the primary was held naked through T"
+    assert primary_settled_size(venue_sim, bybit, execution) == 0
+    hedge_open = Order.objects.get(execution=execution, role="hedge", action="open")
+    assert hedge_open.status == "rejected" and "refused this account's key" in hedge_open.error
+    venue_sim.add_account("bingx", bingx.api_key, bingx.api_secret)
+    _expire(execution)
+    executions_reconcile()
+    execution.refresh_from_db()
+    assert execution.status == "unwound", execution.error
     assert_flat(venue_sim, bybit, bingx)
 
 
