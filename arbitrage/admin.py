@@ -31,6 +31,7 @@ from arbitrage.models import (
     ExchangeAccount,
     Execution,
     ExecutionEvent,
+    FundingPayment,
     Installation,
     KillSwitch,
     MarketSnapshot,
@@ -208,6 +209,13 @@ class SubscriptionAdmin(OperateMixin, AuditedDeleteMixin, admin.ModelAdmin):
 # --- Executions: read-only records ---------------------------------------------------------------------------------
 
 
+class FundingPaymentInline(ReadOnlyMixin, admin.TabularInline):
+    model = FundingPayment
+    extra = 0
+    fields = ("leg", "venue", "amount", "paid_at", "ledger_id", "found_at")
+    readonly_fields = fields
+
+
 class OrderInline(ReadOnlyMixin, admin.TabularInline):
     model = Order
     extra = 0
@@ -256,7 +264,7 @@ class ExecutionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ("symbol", "subscription__owner__username", "error", "=id")
     list_select_related = ("subscription__owner",)
     date_hierarchy = "funding_time"
-    inlines = (ExecutionEventInline, OrderInline)
+    inlines = (ExecutionEventInline, OrderInline, FundingPaymentInline)
 
     @admin.display(description="Owner", ordering="subscription__owner__username")
     def owner(self, obj: Execution) -> str:

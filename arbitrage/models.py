@@ -222,6 +222,11 @@ class Execution(models.Model):
     mark_price = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
     expected_edge_bps = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     hedge_settles = models.BooleanField(default=False, help_text="The hedge venue also settles while the legs are open")
+    funding_confirmed = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="At the close: the ledgers showed the funding (no: closed at the bound)",
+    )
     error = models.TextField(blank=True)
     # P&L in USDT. Positive is money made. Final once both venues have reported funding.
     pnl_funding = models.DecimalField(max_digits=28, decimal_places=12, null=True, blank=True)
@@ -320,6 +325,31 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} {self.action} #{self.attempt} {self.side} {self.quantity} {self.symbol} on {self.venue}"
+
+
+class FundingPayment(models.Model):
+    """One funding payment a venue's ledger shows for an execution's leg: the proof that it was paid (or charged).
+    Positive when received. P&L, history and holds across instants all read these rows."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="payments")
+    venue = models.CharField(max_length=10, choices=Exchange.choices)
+    leg = models.CharField(max_length=10, choices=LegRole.choices)
+    funding_time = models.DateTimeField(help_text="The funding instant the payment settles")
+    paid_at = models.DateTimeField(help_text="When the venue's ledger stamped it (venue clock)")
+    amount = models.DecimalField(max_digits=28, decimal_places=12)
+    ledger_id = models.CharField(max_length=100, help_text="The venue's id of the ledger row")
+    found_at = models.DateTimeField(help_text="When fundarb first read it")
+
+    class Meta:
+        ordering = ["paid_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "leg", "ledger_id"], name="one_row_per_ledger_entry"),
+            models.CheckConstraint(condition=Q(leg__in=LegRole.values), name="funding_payment_leg_known"),
+            models.CheckConstraint(condition=~Q(ledger_id=""), name="funding_payment_has_ledger_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.leg} {self.venue} {self.amount} at {self.paid_at:%Y-%m-%d %H:%M:%S}"
 
 
 class ExecutionEvent(models.Model):

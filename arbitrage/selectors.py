@@ -31,12 +31,15 @@ from django.db.models import QuerySet, Sum  # noqa: E402
 from arbitrage.models import (  # noqa: E402
     TERMINAL_STATUSES,
     ExecutionEvent,
+    FundingPayment,
     Installation,
     KillSwitch,
     MarketSnapshot,
     Notice,
     Order,
 )
+from exchanges.base import Venue  # noqa: E402
+from exchanges.settlement import settlement_policy  # noqa: E402
 
 
 def accounts_of_user(*, user) -> QuerySet[ExchangeAccount]:
@@ -106,6 +109,20 @@ def execution_timeline(*, execution: Execution) -> list[ExecutionEvent]:
 
 def execution_orders(*, execution: Execution) -> list[Order]:
     return list(execution.orders.select_related("account").order_by("role", "pk"))
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    payment: FundingPayment
+    source: str  # where the owner finds it on the venue
+
+
+def execution_payments(*, execution: Execution) -> list[PaymentLine]:
+    """The funding payments the venues' ledgers showed, with where each venue keeps them."""
+    return [
+        PaymentLine(payment=row, source=f"{Venue(row.venue).label}: {settlement_policy(Venue(row.venue)).proof}")
+        for row in execution.payments.order_by("paid_at", "pk")
+    ]
 
 
 @dataclass(frozen=True)

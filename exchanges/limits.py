@@ -30,6 +30,7 @@ class RequestKind(enum.StrEnum):
     ORDER_QUERY = "order query"
     POSITIONS = "positions"
     LEVERAGE = "leverage"
+    LEDGER = "ledger"  # the funding ledger: Bybit's transaction log, BingX's income history
 
 
 REQUEST_LIMITS: dict[Venue, dict[RequestKind, int]] = {
@@ -38,12 +39,14 @@ REQUEST_LIMITS: dict[Venue, dict[RequestKind, int]] = {
         RequestKind.ORDER_QUERY: 50,
         RequestKind.POSITIONS: 50,
         RequestKind.LEVERAGE: 10,
+        RequestKind.LEDGER: 25,
     },
     Venue.BINGX: {
         RequestKind.ORDER: 5,
         RequestKind.ORDER_QUERY: 5,
         RequestKind.POSITIONS: 5,
         RequestKind.LEVERAGE: 5,
+        RequestKind.LEDGER: 5,
     },
 }
 """Calls per second, per account and per endpoint."""
@@ -55,6 +58,7 @@ _KINDS: dict[Venue, dict[tuple[str, str], RequestKind]] = {
         ("GET", bybit.PATH_ORDER_HISTORY): RequestKind.ORDER_QUERY,
         ("GET", bybit.PATH_POSITIONS): RequestKind.POSITIONS,
         ("POST", bybit.PATH_SET_LEVERAGE): RequestKind.LEVERAGE,
+        ("GET", bybit.PATH_TRANSACTION_LOG): RequestKind.LEDGER,
     },
     Venue.BINGX: {
         ("POST", bingx.PATH_ORDER): RequestKind.ORDER,
@@ -62,6 +66,7 @@ _KINDS: dict[Venue, dict[tuple[str, str], RequestKind]] = {
         ("GET", bingx.PATH_POSITIONS): RequestKind.POSITIONS,
         ("GET", bingx.PATH_LEVERAGE): RequestKind.LEVERAGE,
         ("POST", bingx.PATH_LEVERAGE): RequestKind.LEVERAGE,
+        ("GET", bingx.PATH_INCOME): RequestKind.LEDGER,
     },
 }
 

@@ -1,12 +1,13 @@
-"""P&L of an execution from the venues' own records: fills for price and fees, funding ledgers for funding.
+"""P&L of an execution from the venues' own records: fills for price and fees, the funding rows the venues' ledgers
+showed (``services/funding.py``) for funding.
 
-Venues report funding some seconds after the instant (BingX stamps its income row ~15 s later), so the first look
-may find nothing; the periodic sweep looks again until both venues have reported (or we give up and say so).
+Venues report funding some seconds after the instant (BingX stamps its income row ~15 s later); the close usually
+waits for the rows, but when it closed at the bound the first look may find nothing: the periodic sweep looks again
+until both venues have reported (or we give up and say so).
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,19 +15,13 @@ from django.conf import settings
 
 from arbitrage.models import Execution, ExecutionStatus, LegRole, Order, OrderAction
 from arbitrage.services import clock
-from arbitrage.services.clients import client_for_account
 from arbitrage.services.events import event_record
-from arbitrage.services.parallel import run_parallel
+from arbitrage.services.funding import funding_payments_read
 from arbitrage.services.plan import plan_for
 from arbitrage.services.records import orders_refresh
 from exchanges.base import Side
 
-logger = logging.getLogger(__name__)
 S = ExecutionStatus
-# Funding rows carry the venue's clock (which may differ from ours by seconds) and BingX stamps them ~15 s after
-# the instant: the open window widened by these margins catches them, and still excludes the next instant.
-LEDGER_BEFORE = timedelta(seconds=30)
-LEDGER_AFTER = timedelta(seconds=60)
 
 
 def _cash_flow(order: Order) -> Decimal:
@@ -71,29 +66,10 @@ def execution_pnl_collect(*, execution_id: int) -> bool:
 
     held = _held_at_instant(execution, orders)
     expected = {LegRole.PRIMARY: held[LegRole.PRIMARY], LegRole.HEDGE: held[LegRole.HEDGE] and execution.hedge_settles}
-    funding = Decimal(0)
-    reported = {LegRole.PRIMARY: False, LegRole.HEDGE: False}
-    if any(held.values()):
-        accounts = {
-            LegRole.PRIMARY: execution.subscription.primary_account,
-            LegRole.HEDGE: execution.subscription.hedge_account,
-        }
-        trigger = execution.funding_time - timedelta(seconds=execution.lead_seconds)
-        since = min(execution.opened_at or trigger, trigger) - LEDGER_BEFORE
-        until = max(execution.closed_at or clock.now(), execution.funding_time) + LEDGER_AFTER
-        outcomes = run_parallel(
-            *[
-                (lambda a=a: client_for_account(a).funding_payments(since=since, until=until, symbol=execution.symbol))
-                for a in accounts.values()
-            ]
-        )
-        for (role, account), outcome in zip(accounts.items(), outcomes, strict=True):
-            if outcome.error:
-                logger.warning("funding ledger of account %s unavailable: %s", account.pk, outcome.error)
-                continue
-            payments = [p for p in outcome.value if since <= p.time <= until]
-            funding += sum((p.amount for p in payments), Decimal(0))
-            reported[role] = bool(payments)
+    held_legs = [role for role, was_held in held.items() if was_held]
+    rows = funding_payments_read(execution=execution, roles=held_legs).rows if held_legs else {}
+    funding = sum((row.amount for role_rows in rows.values() for row in role_rows), Decimal(0))
+    reported = {role: bool(rows.get(role)) for role in (LegRole.PRIMARY, LegRole.HEDGE)}
     missing = [role for role, wanted in expected.items() if wanted and not reported[role]]
     final = not missing and fills_known
     gave_up = clock.now() - execution.funding_time > timedelta(seconds=settings.FUNDARB_EXECUTOR["PNL_GIVE_UP"])

@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from arbitrage.forms import ExecutionFilterForm
 from arbitrage.models import LegRole
-from arbitrage.selectors import execution_for_user, execution_orders, execution_timeline, executions_of_user
+from arbitrage.selectors import (
+    execution_for_user,
+    execution_orders,
+    execution_payments,
+    execution_timeline,
+    executions_of_user,
+)
 from arbitrage.views.common import owned_or_404
 
 PAGE_SIZE = 25
@@ -53,5 +59,6 @@ def execution_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "execution": execution,
         "events": execution_timeline(execution=execution),
         "legs": legs,
+        "payments": execution_payments(execution=execution),
     }
     return render(request, "arbitrage/execution_detail.html", context)

@@ -10,12 +10,14 @@ from exchanges.limits import REQUEST_LIMITS, RequestKind, request_kind
 
 
 def test_documented_limits() -> None:
-    """Bybit 10/50/50/10 per second, BingX 5 for everything (the announced 10 orders/s is not confirmed)."""
+    """Bybit 10/50/50/10/25 per second (transaction log 25/s), BingX 5 for everything (the announced 10 orders/s is
+    not confirmed)."""
     assert REQUEST_LIMITS[Venue.BYBIT] == {
         RequestKind.ORDER: 10,
         RequestKind.ORDER_QUERY: 50,
         RequestKind.POSITIONS: 50,
         RequestKind.LEVERAGE: 10,
+        RequestKind.LEDGER: 25,
     }
     assert REQUEST_LIMITS[Venue.BINGX] == dict.fromkeys(RequestKind, 5)
 
@@ -28,6 +30,7 @@ def test_documented_limits() -> None:
         ("bybit", "GET", bybit.PATH_ORDER_HISTORY, RequestKind.ORDER_QUERY),
         ("bybit", "GET", bybit.PATH_POSITIONS, RequestKind.POSITIONS),
         ("bybit", "POST", bybit.PATH_SET_LEVERAGE, RequestKind.LEVERAGE),
+        ("bybit", "GET", bybit.PATH_TRANSACTION_LOG, RequestKind.LEDGER),
         ("bybit", "GET", bybit.PATH_WALLET_BALANCE, None),
         ("bybit", "GET", bybit.PATH_ORDER_CREATE, None),
         (Venue.BINGX, "POST", bingx.PATH_ORDER, RequestKind.ORDER),
@@ -35,6 +38,7 @@ def test_documented_limits() -> None:
         (Venue.BINGX, "GET", bingx.PATH_POSITIONS, RequestKind.POSITIONS),
         (Venue.BINGX, "GET", bingx.PATH_LEVERAGE, RequestKind.LEVERAGE),
         (Venue.BINGX, "POST", bingx.PATH_LEVERAGE, RequestKind.LEVERAGE),
+        (Venue.BINGX, "GET", bingx.PATH_INCOME, RequestKind.LEDGER),
         (Venue.BINGX, "GET", bingx.PATH_BALANCE, None),
     ],
 )

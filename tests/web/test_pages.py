@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from arbitrage.models import ExecutionStatus, MarketSnapshot, Notice
+from arbitrage.models import Execution, ExecutionStatus, FundingPayment, MarketSnapshot, Notice
 from tests.web.conftest import add_legs, assert_no_secrets, make_execution
 
 pytestmark = pytest.mark.django_db
@@ -128,6 +128,28 @@ def test_execution_detail_shows_timeline_orders_and_pnl(alice_client, execution,
     assert "37 ms" in html  # sent -> acked latency
     assert "+2.1000" in html and "-0.7000" in html and "-0.3000" in html and "+1.1000" in html and "final" in html
     assert_no_secrets(response)
+
+
+def test_execution_detail_lists_each_funding_payment_with_its_ledger_proof(alice_client, execution):
+    """Each payment the venues' ledgers showed: leg, venue, amount, when (relative to T), the ledger id and where the
+    owner finds it on the venue; the close waited for it."""
+    FundingPayment.objects.create(
+        execution=execution,
+        venue="bybit",
+        leg="primary",
+        funding_time=execution.funding_time,
+        paid_at=execution.funding_time + timedelta(seconds=14.2),
+        amount=Decimal("0.93"),
+        ledger_id="ledger-row-7731",
+        found_at=execution.funding_time + timedelta(seconds=15),
+    )
+    Execution.objects.filter(pk=execution.pk).update(funding_confirmed=True)
+
+    html = alice_client.get(reverse("execution_detail", args=[execution.pk])).content.decode()
+
+    assert "ledger-row-7731" in html and "+0.9300 USDT" in html and "T+14.200 s" in html
+    assert "Bybit: the SETTLEMENT row of the transaction log" in html
+    assert "confirmed before the close" in html
 
 
 def test_execution_detail_pending_pnl(alice_client, subscription):
