@@ -8,7 +8,7 @@ from django_q.tasks import async_task
 
 from arbitrage.models import Execution
 from arbitrage.services import clock
-from arbitrage.services.closing import execution_close
+from arbitrage.services.closing import execution_close_on_proof
 from arbitrage.services.driver import instant_drive
 from arbitrage.services.plan import plan_for
 from arbitrage.services.planner import executions_plan
@@ -55,7 +55,7 @@ def close_execution(execution_id: int) -> None:
     ).get(pk=execution_id)
     plan = plan_for(execution)
     clock.sleep_until(plan.close_at)
-    execution_close(plan)
+    execution_close_on_proof(plan)
 
 
 def close_later(*, execution_id: int) -> None:

@@ -258,6 +258,10 @@ FUNDARB_EXECUTOR = {
     "UNKNOWN_ORDER_GRACE": env.float("EXECUTOR_UNKNOWN_ORDER_GRACE", default=10),  # not found for this long: not placed
     "PNL_FIRST_LOOK": env.float("EXECUTOR_PNL_FIRST_LOOK", default=20),  # venues report funding seconds after T
     "PNL_GIVE_UP": env.float("EXECUTOR_PNL_GIVE_UP", default=3600),
+    # The close waits for the venues' ledgers to show the funding (notes §16), at most this long after T; then it
+    # closes anyway and marks the funding unconfirmed. Shrunk by TIME_SCALE like the venues' rules.
+    "PROOF_BOUND": env.float("EXECUTOR_PROOF_BOUND", default=180),
+    "PROOF_POLL": env.float("EXECUTOR_PROOF_POLL", default=3.0),  # between two looks at the ledgers
     "RECONCILE_GRACE": env.float("EXECUTOR_RECONCILE_GRACE", default=60),
     # Converging legs after the open (settle, trim, unwind, close, reconcile): see services/converge.py.
     "ORDER_SETTLE": env.float("EXECUTOR_ORDER_SETTLE", default=2.0),  # an acked market order has filled by then

@@ -26,7 +26,7 @@ from django.db import connections
 from arbitrage.models import Execution, ExecutionStatus
 from arbitrage.services import clock
 from arbitrage.services.budget import Slot, budget_reserve
-from arbitrage.services.closing import execution_close
+from arbitrage.services.closing import Proof, execution_close, funding_proof_look
 from arbitrage.services.opening import (
     execution_explain_refusal,
     execution_open_settle,
@@ -285,7 +285,11 @@ class InstantDriver:
             self.timeline.at(plan.local(plan.close_at), lambda: self._close(plan))
 
     def _close(self, plan: Plan) -> None:
-        if execution_close(plan):
+        look = funding_proof_look(plan)
+        if look.verdict is Proof.WAIT:
+            self.timeline.at(look.again_at, lambda: self._close(plan))
+            return
+        if look.verdict is Proof.READY and execution_close(plan):
             first_look = plan.funding_time + timedelta(seconds=_cfg("PNL_FIRST_LOOK"))
             self.timeline.at(plan.local(first_look), lambda: execution_pnl_collect(execution_id=plan.pk))
 

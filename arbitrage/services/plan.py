@@ -94,6 +94,11 @@ class Plan:
         return self.funding_time + timedelta(seconds=self.execution.close_delay_seconds)
 
     @property
+    def proof_bound_at(self) -> datetime:
+        """The latest the close waits for the ledgers to prove the funding was paid (never before the hold ends)."""
+        return self.funding_time + timedelta(seconds=max(self.execution.close_delay_seconds, self.timing.proof_bound))
+
+    @property
     def open_cutoff(self) -> datetime:
         """No order that opens or grows a leg leaves later than this (venue time)."""
         return self.funding_time - timedelta(seconds=self.timing.open_cutoff)

@@ -232,18 +232,27 @@ def execution_preflight(plan: Plan) -> bool:
     if side is None:
         execution_skip(plan, f"{plan.primary.venue.label} funding rate for {symbol} is exactly zero", source=source)
         return False
-    # Edge in bps of notional: what the primary leg receives, plus the hedge's own settlement if it falls while
-    # the legs are open, minus taker fees to open and close both legs.
+    # Edge in bps of notional: what the primary leg receives, minus taker fees to open and close both legs. The
+    # hedge venue's own settlement counts when it may fall while the legs are open (the close can wait for the
+    # ledgers up to the proof's bound) and would charge the hedge; a payment it would receive is left out, as
+    # whether a venue counts a position opened shortly before is uncertain (BingX).
     edge = _receives(side, primary.funding.rate)
-    open_from, close_by = plan.trigger_at, plan.close_at
-    hedge_settles = open_from <= hedge.funding.next_funding_time <= close_by
-    if hedge_settles:
-        edge += _receives(side.opposite, hedge.funding.rate)
+    hedge_settles = plan.trigger_at <= hedge.funding.next_funding_time <= plan.proof_bound_at
+    hedge_amount = _receives(side.opposite, hedge.funding.rate)
+    hedge_charges = hedge_settles and hedge_amount < 0
+    if hedge_charges:
+        edge += hedge_amount
     fees = 2 * (_taker_fee(primary.rules) + _taker_fee(hedge.rules))
     edge_bps = ((edge - fees) * Decimal(10000)).quantize(Decimal("0.0001"))
+    if hedge_charges:
+        hedge_note = " (settles while open: the hedge pays, counted)"
+    elif hedge_settles:
+        hedge_note = " (settles while open: the hedge would receive, not counted)"
+    else:
+        hedge_note = ""
     numbers = (
         f"{plan.primary.venue.label} rate {primary.funding.rate:+.6%}, {plan.hedge.venue.label} rate "
-        f"{hedge.funding.rate:+.6%}{' (settles while open)' if hedge_settles else ''}, fees {fees * 10000:.2f} bps: "
+        f"{hedge.funding.rate:+.6%}{hedge_note}, fees {fees * 10000:.2f} bps: "
         f"edge {edge_bps:+.2f} bps vs minimum {subscription.min_edge_bps} bps"
     )
     fields = {

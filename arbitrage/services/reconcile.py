@@ -1,11 +1,11 @@
 """The reconciler: take over whatever is past its deadline and bring it to a final status from the venues' positions.
 
 An execution whose lease (``deadline_at``) lapsed is taken over under a new owner token, one owner at a time. Before
-the trigger nothing can have been sent: FAILED. After it, both legs' positions are read: a hedged pair before its
-close time is OPEN again and closed on time; otherwise both legs converge to flat, and the final status says what
-happened (COMPLETED when the pair was held, UNWOUND when one leg was, FAILED when none was). What cannot be settled
-now stays RECONCILING with a growing backoff, and the owner is told. Order records are completed for the timeline
-and the P&L, never for the decision.
+the trigger nothing can have been sent: FAILED. After it, both legs' positions are read: a hedged pair before the
+proof's bound is OPEN again, and its close waits for the ledgers' proof of payment (or the bound) as the driver's
+would; otherwise both legs converge to flat, and the final status says what happened (COMPLETED when the pair was
+held, UNWOUND when one leg was, FAILED when none was). What cannot be settled now stays RECONCILING with a growing
+backoff, and the owner is told. Order records are completed for the timeline and the P&L, never for the decision.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def execution_reconcile(execution: Execution) -> str | bool:
         reasons = "; ".join(f"{s.leg.label}: {s.error}" for s in unread)
         return _later(plan, f"positions unreadable ({reasons})")
     sizes = [s.size for s in states.values() if not s.error]
-    if not unread and all(size > 0 for size in sizes) and clock.now() < plan.close_at:
+    if not unread and all(size > 0 for size in sizes) and clock.now() < plan.proof_bound_at:
         return _resume_open(plan, states, min(sizes))
     flat = {role: Decimal(0) for role in states}
     outcome = legs_converge(
@@ -105,11 +105,11 @@ def execution_reconcile(execution: Execution) -> str | bool:
     )
     if outcome.verdict is not Verdict.CONVERGED:
         return _unfinished(plan, outcome)
-    return _finish(plan, states)
+    return _finish(plan, states, handed_over=previous == S.RECONCILING)
 
 
 def _resume_open(plan: Plan, states: dict[str, LegState], quantity: Decimal) -> str | bool:
-    """Both legs open before the close time: trim to the smaller if needed, then OPEN again, closed on time."""
+    """Both legs open before the proof's bound: trim to the smaller if needed, then OPEN again, closed on proof."""
     targets = {role: quantity for role in states}
     outcome = legs_converge(
         plan, targets=targets, action=OrderAction.UNWIND, seconds=cfg("RECONCILE_BUDGET"), states=states
@@ -122,7 +122,7 @@ def _resume_open(plan: Plan, states: dict[str, LegState], quantity: Decimal) -> 
         source=S.RECONCILING,
         target=S.OPEN,
         token=plan.token,
-        deadline=deadline_after(plan.close_at),
+        deadline=deadline_after(plan.proof_bound_at),  # the close may wait for the proof until then
         opened_at=opened,
         quantity=quantity,
     ):
@@ -150,14 +150,16 @@ def _leg_was_open(plan: Plan, state: LegState) -> bool:
     ).exists()
 
 
-def _finish(plan: Plan, states: dict[str, LegState]) -> bool:
-    """Both venues read flat and every order is settled: the final status says what happened."""
+def _finish(plan: Plan, states: dict[str, LegState], *, handed_over: bool) -> bool:
+    """Both venues read flat and every order is settled: the final status says what happened. ``handed_over``: the
+    execution was already RECONCILING (a leg that could not be settled at once), not left behind by a worker."""
+    how = "Finished once both venues could be read" if handed_over else "Recovered after a worker failure"
     if _was_hedged(plan, states):
         target, message = S.COMPLETED, ""
     elif any(_leg_was_open(plan, state) for state in states.values()):
-        target, message = S.UNWOUND, "Recovered after a worker failure: one leg was open and has been closed"
+        target, message = S.UNWOUND, f"{how}: one leg was open and has been closed (unwound)"
     else:
-        target, message = S.FAILED, "Recovered after a worker failure: neither leg was opened"
+        target, message = S.FAILED, f"{how}: neither leg was opened"
     if not execution_transition(
         plan.pk, source=S.RECONCILING, target=target, token=plan.token, error=message, closed_at=clock.now()
     ):

@@ -49,6 +49,7 @@ class PairTiming:
     lead_policy: SettlementPolicy  # the venue whose rule sets the lead
     hold_policy: SettlementPolicy  # the venue whose rule sets the hold
     open_cutoff: float  # seconds before T: no open leaves later
+    proof_bound: float  # seconds after T: the close waits no longer for the ledgers' proof of payment
 
     @property
     def min_lead(self) -> int:
@@ -77,7 +78,8 @@ def timing_for(*, venues: Iterable[Venue], scale: float = 1.0) -> PairTiming:
     lead_policy = max(policies, key=lambda p: (p.default_lead, p.min_lead))
     hold_policy = max(policies, key=lambda p: p.min_hold)
     cutoff = max(float(settings.FUNDARB_EXECUTOR["OPEN_CUTOFF"]), *(p.min_lead for p in policies))
-    return PairTiming(lead_policy=lead_policy, hold_policy=hold_policy, open_cutoff=cutoff)
+    bound = float(settings.FUNDARB_EXECUTOR["PROOF_BOUND"]) * scale
+    return PairTiming(lead_policy=lead_policy, hold_policy=hold_policy, open_cutoff=cutoff, proof_bound=bound)
 
 
 @dataclass(frozen=True)

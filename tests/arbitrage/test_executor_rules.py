@@ -205,8 +205,15 @@ def test_reconciler_keeps_a_hedged_pair_open_until_its_close_time(venue_sim, use
     assert sim_positions(venue_sim, bybit) == [] and sim_positions(venue_sim, bingx) == []
 
 
-def test_reconciler_closes_a_pair_whose_close_time_passed(venue_sim, user, sim_accounts, monkeypatch):
-    """A crash before the close: past the close time the reconciler closes both legs: completed, flat."""
+@pytest.mark.parametrize("bound_passed", [False, True], ids=["before-the-proof-bound", "after-the-proof-bound"])
+def test_reconciler_closes_a_pair_whose_close_time_passed(
+    venue_sim, user, sim_accounts, monkeypatch, settings, bound_passed
+):
+    """A crash before the close. Past the close time but before the proof's bound, the reconciler takes the pair
+    back as OPEN and its close (a task) waits for the funding proof; past the bound it closes both legs at once.
+    Either way: completed, flat."""
+    if bound_passed:  # the bound is never below the hold: it then ends at the close time, which has passed
+        settings.FUNDARB_EXECUTOR = {**settings.FUNDARB_EXECUTOR, "PROOF_BOUND": 0}
     bybit, bingx = sim_accounts
     _crash_stage(monkeypatch, "_close")
     subscription = subscribe(user, bybit, bingx)
@@ -214,8 +221,12 @@ def test_reconciler_closes_a_pair_whose_close_time_passed(venue_sim, user, sim_a
     assert execution.status == "open"
     expired = _expire(execution)
 
-    assert executions_reconcile().handled == [expired.pk]
+    report = executions_reconcile()
 
+    assert report.handled == [expired.pk]
+    assert report.close_later == ([] if bound_passed else [expired.pk])
+    for resumed in report.close_later:
+        close_execution(resumed)
     execution.refresh_from_db()
     assert execution.status == "completed", execution.error
     assert sim_positions(venue_sim, bybit) == [] and sim_positions(venue_sim, bingx) == []

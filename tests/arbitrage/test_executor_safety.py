@@ -15,7 +15,7 @@ from arbitrage.models import Execution, ExecutionStatus, Order, Subscription, Su
 from arbitrage.services import driver as driver_module
 from arbitrage.services.accounts import account_check, account_update
 from arbitrage.services.clock import now
-from arbitrage.services.reconcile import execution_reconcile, executions_reconcile
+from arbitrage.services.reconcile import RESUMED_OPEN, execution_reconcile, executions_reconcile
 from arbitrage.services.subscriptions import subscription_update
 from arbitrage.tasks import close_execution
 from exchanges.base import Credentials, FundingInfo, PositionMode, Side
@@ -77,6 +77,8 @@ def test_two_reconciler_sweeps_never_work_one_execution_at_once(venue_sim, user,
         thread.join(timeout=60)
 
     assert sorted(map(bool, outcomes)) == [False, True]
+    assert RESUMED_OPEN in outcomes  # before the proof's bound: OPEN again, its close waits for the proof
+    close_execution(snapshot.pk)
     execution.refresh_from_db()
     assert execution.status == "completed", execution.error
     for account in (bybit, bingx):
@@ -169,7 +171,8 @@ def test_a_users_own_trade_in_one_way_mode_is_never_traded_away(venue_sim, user,
         position_mode=PositionMode.ONE_WAY,
     )
     _expire(execution)
-    executions_reconcile()
+    for resumed in executions_reconcile().close_later:
+        close_execution(resumed)
     execution.refresh_from_db()
     assert execution.status == "completed", execution.error
     assert sim_positions(venue_sim, bybit) == [] and sim_positions(venue_sim, bingx) == []

@@ -31,6 +31,7 @@ FAST_ENV = {
     # Longer than the 2 s window these tests need to SIGKILL a worker inside an order lookup.
     "EXECUTOR_UNKNOWN_ORDER_GRACE": "3",
     "EXECUTOR_PNL_FIRST_LOOK": "1",
+    "EXECUTOR_PROOF_POLL": "0.2",
     "EXECUTOR_RECONCILE_GRACE": "2",
     # The venues' settlement rules on the suite's time scale (tests/settings.py), for the workers and the simulator.
     "EXECUTOR_TIME_SCALE": os.environ.get("EXECUTOR_TIME_SCALE", "0.016"),
