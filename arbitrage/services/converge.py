@@ -60,7 +60,8 @@ class LegState:
     seen: Decimal = Decimal(0)  # the most it was ever seen holding
     settled: bool = False
     error: str = ""
-    locked_out: bool = False  # the last read was refused for the key itself (a rotated or deleted secret)
+    locked_out_reads: int = 0  # reads in a row the venue refused for the key itself (a rotated or deleted secret)
+    presumed_refused: bool = False  # its unknown orders are taken as refused for the key (see opening.py)
     conflict: str = ""
     missing: set[int] = field(default_factory=set)  # orders the venue said it never had, at the last lookup
     lookups: dict[int, tuple[Order, Future]] = field(default_factory=dict)  # still in flight
@@ -102,7 +103,7 @@ def legs_read(plan: Plan, states: dict[str, LegState]) -> None:
     for leg, outcome in zip(legs, outcomes, strict=True):
         state = states[leg.role]
         state.error = state.conflict = ""
-        state.locked_out = isinstance(outcome.error, AuthenticationError)
+        state.locked_out_reads = state.locked_out_reads + 1 if _key_refused(outcome.error) else 0
         if outcome.error is not None:
             error = outcome.error
             state.error = str(error) if isinstance(error, ExchangeError) else f"unexpected {type(error).__name__}"
@@ -131,6 +132,11 @@ def legs_read(plan: Plan, states: dict[str, LegState]) -> None:
             )
     orders_look_up(plan, states)
     _orders_settle(plan, states)
+
+
+def _key_refused(error: BaseException | None) -> bool:
+    """The venue itself refused the key (its own code, or HTTP 401), not our side lacking one."""
+    return isinstance(error, AuthenticationError) and (error.code is not None or error.http_status == 401)
 
 
 def orders_look_up(plan: Plan, states: dict[str, LegState], *, wait: float = 0.0) -> None:

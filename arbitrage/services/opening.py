@@ -211,24 +211,27 @@ def _decide(plan: Plan, states: dict[str, LegState], results: dict[str, LegResul
 
 
 def _refused_with_the_key(plan: Plan, state: LegState) -> bool:
-    """The venue refuses this account's key on the first reads after an open whose answer we never got: a venue
+    """The venue refuses this account's key on the reads right after an open whose answer we never got: a venue
     checks the signature before anything else, so the open, signed with the same key moments earlier, was refused
     too (only a key changed in the instant between the two could have let it through). Its partner is unwound at
-    once instead of being held naked while the key is fixed; the leg's position is still read, once the key works,
-    before anything is called final. A leg the venue ever acknowledged an order on is never assumed refused."""
-    if not state.locked_out:
+    once instead of being held naked while the key is fixed. The order stays unknown: it is still looked up, and
+    the leg's position is read once the key works, before anything is called final. A leg the venue acknowledged
+    any order on is never presumed refused."""
+    if state.presumed_refused:
+        return True
+    if state.locked_out_reads < 2:
         return False
-    orders = list(Order.objects.filter(execution_id=plan.pk, role=state.role))
-    unknown = [o for o in orders if o.status in (OrderState.PENDING, OrderState.SENT)]
-    if not unknown or any(o.status not in (OrderState.PENDING, OrderState.SENT, *REFUSED) for o in orders):
+    statuses = set(Order.objects.filter(execution_id=plan.pk, role=state.role).values_list("status", flat=True))
+    unknown = {OrderState.PENDING, OrderState.SENT}
+    if not statuses & unknown or not statuses <= unknown | set(REFUSED):
         return False
-    reason = f"{state.leg.account.venue.label} refused this account's key right after the order ({state.error})"
-    Order.objects.filter(pk__in=[o.pk for o in unknown]).update(status=OrderState.REJECTED, error=reason)
+    state.presumed_refused = True
     plan.record(
         step=f"{state.role}_key_refused",
         outcome="failed",
         venue=state.leg.account.exchange,
-        detail=f"{reason}: the open cannot have been accepted; its partner is unwound",
+        detail=f"{state.leg.account.venue.label} refuses this account's key on every read since the open "
+        f"({state.error}): the open, signed with it, cannot have been accepted; its partner is unwound",
     )
     return True
 

@@ -129,8 +129,11 @@ class Scenario:
     via_reconciler: bool = False  # may the driver leave it in RECONCILING for the reconciler to finish
     new: bool = False  # one of the faults issue 13 added (crossed with every other fault in `make reliability`)
 
-    def combined(self, other: Scenario, *, allowed: tuple[str, ...] | None = None) -> Scenario:
-        """Both faults in one instant, on the same venue."""
+    def combined(
+        self, other: Scenario, *, allowed: tuple[str, ...] | None = None, must_hold: str | None = None
+    ) -> Scenario:
+        """Both faults in one instant, on the same venue; ``allowed`` and ``must_hold`` where the pair's outcome is
+        not either fault's own."""
 
         def both(a: Step | None, b: Step | None) -> Step | None:
             if a is None or b is None:
@@ -142,7 +145,7 @@ class Scenario:
             key=f"{self.key}+{other.key}",
             title=f"{self.title} + {other.title.lower()}",
             injected=f"{self.injected}; and {other.injected}",
-            must_hold=f"{self.must_hold}; {other.must_hold}",
+            must_hold=must_hold or f"{self.must_hold}; {other.must_hold}",
             allowed=allowed or tuple(sorted(set(self.allowed) | set(other.allowed))),
             before=both(self.before, other.before),
             after_sync=both(self.after_sync, other.after_sync),
@@ -476,11 +479,17 @@ COMBINED = [BY_KEY[a].combined(BY_KEY[b], allowed=allowed) for a, b, allowed in 
 # Pairs of the cross product whose status is not either fault's own. A rate-limited open whose answer is lost, then
 # "not found": unlike a plain refusal it is not known to be unplaced, so it is never sent again; the position reads
 # flat, and its partner is unwound before T.
-CROSS_ALLOWED = {("late_visible", "rate_limit_order"): ("unwound",)}
+CROSS_OUTCOMES: dict[tuple[str, str], dict[str, Any]] = {
+    ("late_visible", "rate_limit_order"): {
+        "allowed": ("unwound",),
+        "must_hold": "the refusal's answer is lost, so the open is unknown and never sent again; {venue} reads "
+        "flat, so the other leg is unwound before T; both flat",
+    },
+}
 if os.environ.get("RELIABILITY_CROSS"):  # make reliability: every new fault with every other fault
     chosen = {(a, b) for a, b, _ in PAIRS}
     COMBINED += [
-        new.combined(other, allowed=CROSS_ALLOWED.get((new.key, other.key)))
+        new.combined(other, **CROSS_OUTCOMES.get((new.key, other.key), {}))
         for new in NEW_FAULTS
         for other in SCENARIOS + NEW_FAULTS
         if other.key != new.key
