@@ -180,12 +180,13 @@ def test_two_clusters_race_for_one_instant(stack: Stack, reliability: Row) -> No
     stack.operator("enqueue", func="arbitrage.tasks.plan_instants", count=2)
     wait_for(lambda: stack.executions(trader), timeout=20, what="the instant armed")
     stack.operator("enqueue", func=drive, args=[instant], count=2)  # the two copies may land on both at once
-    # Whichever cluster drives, keep delivering copies while it does until the other one has run one too.
+    # Whichever cluster drives, keep delivering copies while it does until the other one has run one too. A few at a
+    # time: a cluster's pusher prefetches up to its queue limit, so single copies can all land on the same one.
     for _ in range(20):
         if all(cluster.processed(drive) for cluster in clusters) or stack.status(trader) in TERMINAL:
             break
         time.sleep(0.4)
-        stack.operator("enqueue", func=drive, args=[instant])
+        stack.operator("enqueue", func=drive, args=[instant], count=3)
 
     stack.wait_status(trader, TERMINAL, timeout=45)
     sent = len(stack.operator("tasks", func=drive)) + stack.operator("queued")
