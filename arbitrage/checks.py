@@ -22,3 +22,33 @@ def unknown_order_grace_outlasts_receive_window(app_configs, **kwargs):
             id="fundarb.W001",
         )
     ]
+
+
+# The shortest funding interval a venue uses is 1 h: a close that waits longer than this for a ledger row holds the
+# pair towards the next instant, which nobody priced.
+PROOF_BOUND_CEILING_SECONDS = 600
+
+
+@checks.register(checks.Tags.compatibility)
+def proof_wait_is_bounded(app_configs, **kwargs):
+    bound = settings.FUNDARB_EXECUTOR["PROOF_BOUND"]
+    poll = settings.FUNDARB_EXECUTOR["PROOF_POLL"]
+    problems = []
+    if bound > PROOF_BOUND_CEILING_SECONDS:
+        problems.append(
+            checks.Warning(
+                f"EXECUTOR_PROOF_BOUND is {bound:g} s: the close may hold both legs that long after T waiting for "
+                f"the venues' funding rows, towards the next funding instant (hourly on some symbols).",
+                hint=f"Keep it at most {PROOF_BOUND_CEILING_SECONDS} s (default 180).",
+                id="fundarb.W002",
+            )
+        )
+    if poll <= 0:
+        problems.append(
+            checks.Error(
+                f"EXECUTOR_PROOF_POLL is {poll:g} s: the close would read the ledgers without pause.",
+                hint="Set a positive number of seconds (default 3).",
+                id="fundarb.E002",
+            )
+        )
+    return problems
