@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
-
 from arbitrage.models import Execution, FundingPayment, LegRole
 from arbitrage.services import clock
 from arbitrage.services.budget import Slot, budget_reserve
@@ -46,7 +44,8 @@ def funding_payments_read(*, execution: Execution, roles: Iterable[str]) -> Ledg
     """Read the given legs' ledgers at once (within each account's budget) and store the payments they show."""
     subscription = execution.subscription
     accounts = {LegRole.PRIMARY: subscription.primary_account, LegRole.HEDGE: subscription.hedge_account}
-    wanted = [role for role in (LegRole.PRIMARY, LegRole.HEDGE) if role in set(roles)]
+    roles = set(roles)
+    wanted = [role for role in (LegRole.PRIMARY, LegRole.HEDGE) if role in roles]
     since, until = ledger_window(execution)
     slots = budget_reserve([(accounts[role], RequestKind.LEDGER) for role in wanted])
 
@@ -77,19 +76,16 @@ def funding_payments_read(*, execution: Execution, roles: Iterable[str]) -> Ledg
 
 def _store(execution: Execution, role: str, payment: LedgerRow) -> FundingPayment | None:
     """The row, if it is new (a second reader racing us stores it once)."""
-    if FundingPayment.objects.filter(execution=execution, leg=role, ledger_id=payment.payment_id).exists():
-        return None
-    try:
-        with transaction.atomic():
-            return FundingPayment.objects.create(
-                execution=execution,
-                venue=payment.venue.value,
-                leg=role,
-                funding_time=execution.funding_time,
-                paid_at=payment.time,
-                amount=payment.amount,
-                ledger_id=payment.payment_id,
-                found_at=clock.now(),
-            )
-    except IntegrityError:
-        return None
+    row, created = FundingPayment.objects.get_or_create(
+        execution=execution,
+        leg=role,
+        ledger_id=payment.payment_id,
+        defaults={
+            "venue": payment.venue.value,
+            "funding_time": execution.funding_time,
+            "paid_at": payment.time,
+            "amount": payment.amount,
+            "found_at": clock.now(),
+        },
+    )
+    return row if created else None

@@ -19,6 +19,7 @@ from arbitrage.services.pnl import execution_pnl_collect
 from arbitrage.services.reconcile import executions_reconcile
 from arbitrage.services.timing import pair_timing
 from arbitrage.tasks import close_execution
+from exchanges.simulator import settlement_net
 from tests.arbitrage.test_executor_e2e import SYMBOL, run_instant, sim_orders, sim_positions, subscribe
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_timeline")]
@@ -39,7 +40,12 @@ def steps(execution) -> list[ExecutionEvent]:
     return list(ExecutionEvent.objects.filter(execution=execution))
 
 
-def assert_flat(sim, *accounts) -> None:
+def assert_hedged_at_t_and_flat(sim, *accounts, settled: bool = True) -> None:
+    """From the simulator's books: the legs netted to zero at every settlement it recorded (``settled``: at least
+    one), and nothing is left open."""
+    nets = settlement_net(sim.settlements(symbol=SYMBOL), SYMBOL, accounts=[(a.exchange, a.api_key) for a in accounts])
+    assert nets or not settled, "no venue settled T during the test"
+    assert [n for n in nets if n.net != 0] == [], f"the legs did not net to zero at a settlement: {nets}"
     for account in accounts:
         assert sim_positions(sim, account) == [], f"{account.exchange} left open"
 
@@ -68,7 +74,7 @@ def test_the_close_waits_for_the_bingx_ledger_row(venue_sim, user, sim_accounts)
     assert execution_pnl_collect(execution_id=execution.pk) is True
     execution.refresh_from_db()
     assert execution.pnl_funding == payment.amount
-    assert_flat(venue_sim, bybit, bingx)
+    assert_hedged_at_t_and_flat(venue_sim, bybit, bingx)
 
 
 def test_no_row_by_the_bound_closes_both_legs_and_marks_the_funding_unconfirmed(venue_sim, user, sim_accounts):
@@ -91,7 +97,7 @@ def test_no_row_by_the_bound_closes_both_legs_and_marks_the_funding_unconfirmed(
     assert "no funding row from BingX" in unconfirmed.detail and "unconfirmed" in unconfirmed.detail
     assert not FundingPayment.objects.filter(execution=execution).exists()
     assert execution_pnl_collect(execution_id=execution.pk) is False  # still awaiting BingX's row
-    assert_flat(venue_sim, bybit, bingx)
+    assert_hedged_at_t_and_flat(venue_sim, bybit, bingx, settled=False)  # BingX settles after the test
 
 
 @pytest.mark.parametrize("settles_after", [SETTLES_AFTER_THE_HOLD, 30.0], ids=["row-in-time", "no-row-by-the-bound"])
@@ -133,7 +139,7 @@ def test_a_reconciler_takeover_during_the_wait_closes_only_on_proof_or_at_the_bo
     else:
         assert execution.funding_confirmed is False
         assert min(closes) >= execution.funding_time.timestamp() * 1000 + bound * 1000, "closed before the bound"
-    assert_flat(venue_sim, bybit, bingx)
+    assert_hedged_at_t_and_flat(venue_sim, bybit, bingx, settled=settles_after < bound)
 
 
 @pytest.mark.parametrize(
@@ -166,4 +172,4 @@ def test_the_edge_counts_a_hedge_payment_only_when_it_pays(venue_sim, user, sim_
     closes = close_orders_ms(venue_sim, bingx, bybit)
     latest_row = max(int(p.paid_at.timestamp() * 1000) for p in payments.values())
     assert min(closes) > latest_row, "a leg was closed before both venues paid"
-    assert_flat(venue_sim, bybit, bingx)
+    assert_hedged_at_t_and_flat(venue_sim, bybit, bingx)

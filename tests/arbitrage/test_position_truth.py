@@ -25,6 +25,7 @@ from arbitrage.services.reconcile import executions_reconcile
 from arbitrage.tasks import close_execution
 from exchanges.bingx import BingXClient
 from exchanges.errors import OrderProcessing
+from exchanges.simulator import settlement_net
 from tests.arbitrage.test_executor_e2e import SYMBOL, run_instant, sim_orders, sim_positions, subscribe
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fast_timeline")]
@@ -180,6 +181,10 @@ def test_a_lost_answer_then_a_refused_key_unwinds_the_partner_before_t(venue_sim
     assert "one leg was open and has been closed" in execution.error
     hedge_open.refresh_from_db()
     assert hedge_open.status == "not_placed"
+    nets = settlement_net(
+        venue_sim.settlements(symbol=SYMBOL), SYMBOL, [("bybit", bybit.api_key), ("bingx", bingx.api_key)]
+    )
+    assert nets and all(n.net == 0 for n in nets), f"the legs did not net to zero at a settlement: {nets}"
     assert_flat(venue_sim, bybit, bingx)
 
 

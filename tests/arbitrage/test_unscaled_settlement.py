@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 
 from arbitrage.models import FundingPayment
 from arbitrage.services.timing import pair_timing
-from exchanges.simulator import Simulator
+from exchanges.simulator import Simulator, settlement_net
 from tests.arbitrage.test_executor_e2e import SYMBOL, run_instant, sim_orders, sim_positions, subscribe
 from tests.conftest import make_sim_account
 
@@ -64,4 +64,8 @@ def test_a_bingx_primary_on_real_time_is_counted_paid_and_closed_after_the_proof
     assert min(closes) >= max(row["time_ms"], funding_ms + 60_000), "closed before the proof or the hold"
     (payment,) = FundingPayment.objects.filter(execution=execution)
     assert payment.amount == Decimal(row["amount"]) and payment.ledger_id == row["row_id"]
+    nets = settlement_net(
+        sim.settlements(symbol=SYMBOL), SYMBOL, accounts=[("bingx", bingx.api_key), ("bybit", bybit.api_key)]
+    )
+    assert nets and all(n.net == 0 for n in nets), f"the legs did not net to zero at a settlement: {nets}"
     assert sim_positions(sim, bingx) == [] and sim_positions(sim, bybit) == []
