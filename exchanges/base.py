@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 class Venue(enum.StrEnum):
@@ -126,11 +126,28 @@ def mask_secret(value: str, *, visible: int = 4) -> str:
 
 @dataclass(frozen=True)
 class ClockSync:
-    """Result of measuring a venue's clock: ``offset`` seconds to add to the local clock to get venue time."""
+    """Result of measuring a venue's clock: ``offset`` seconds to add to the local clock to get venue time.
+
+    ``round_trip`` is the best sample's (the one the offset comes from); ``one_way`` is half the median round trip,
+    what a request typically takes to reach the venue, so a sender can aim at its arrival.
+    """
 
     offset: float
     round_trip: float
     samples: int
+    one_way: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReadyOrder:
+    """An order signed and laid out ahead of its send (``order_ready``); ``order_send`` only sends it.
+
+    ``request`` is the client's own prepared request: opaque to callers.
+    """
+
+    symbol: str
+    client_order_id: str
+    request: Any
 
 
 @dataclass(frozen=True)
@@ -340,8 +357,9 @@ class ExchangeClient(Protocol):
 
     def server_time(self) -> datetime: ...
 
-    def sync_clock(self, *, samples: int = 3) -> ClockSync:
-        """Measure the venue's clock offset (round-trip corrected, best of ``samples``) and use it from now on."""
+    def sync_clock(self, *, samples: int = 3, max_age: float | None = None) -> ClockSync:
+        """Measure the venue's clock offset (round-trip corrected, best of ``samples``) and use it from now on; with
+        ``max_age``, reuse a measurement of the same endpoint younger than that many seconds."""
         ...
 
     def exchange_now(self) -> datetime:
@@ -379,6 +397,25 @@ class ExchangeClient(Protocol):
         reduce_only: bool = False,
     ) -> OrderAck:
         """Send one market order. Never retried: on ``UnknownOutcome`` look it up with ``get_order``."""
+        ...
+
+    def order_ready(
+        self,
+        *,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        client_order_id: str,
+        position_mode: PositionMode,
+        reduce_only: bool = False,
+        at: float | None = None,
+    ) -> ReadyOrder:
+        """Check, sign and lay out a market order to be sent at local time ``at`` (default now); sends nothing.
+        Raises what ``place_market_order`` raises before anything leaves."""
+        ...
+
+    def order_send(self, ready: ReadyOrder) -> OrderAck:
+        """Send an order built by ``order_ready``, once: ``place_market_order`` is ``order_send(order_ready(...))``."""
         ...
 
     def get_order(self, *, symbol: str, client_order_id: str, exchange_order_id: str | None = None) -> Order:

@@ -31,6 +31,7 @@ from .base import (
     Position,
     PositionMode,
     PositionSide,
+    ReadyOrder,
     Side,
     SymbolRules,
     Venue,
@@ -260,9 +261,9 @@ class BingXClient(ClientCore):
         reply = self._get(operation, PATH_SERVER_TIME, {}, signed=False)
         return from_millis(self.transport.reader(operation).whole(reply.data, "serverTime"))
 
-    def sync_clock(self, *, samples: int = 3) -> ClockSync:
+    def sync_clock(self, *, samples: int = 3, max_age: float | None = None) -> ClockSync:
         """Measure the clock offset against server/time. https://bingx-api.github.io/docs/#/en-us/swapV2/base-info.html"""
-        return self.transport.sync_clock(samples=samples)
+        return self.transport.sync_clock(samples=samples, max_age=max_age)
 
     def exchange_now(self) -> datetime:
         """Local clock plus the measured offset. https://bingx-api.github.io/docs/#/en-us/swapV2/authentication.html"""
@@ -288,7 +289,7 @@ class BingXClient(ClientCore):
             _as_rows(reply.data, reader), lambda row: self._parse_rules(row, reader), operation
         ):
             found[rules.symbol] = rules
-            self.cache.put(("rules", rules.symbol), rules)
+            self.rules.put(("rules", rules.symbol), rules)
         return found
 
     def funding_info(self, symbol: str) -> FundingInfo:
@@ -419,6 +420,30 @@ class BingXClient(ClientCore):
     ) -> OrderAck:
         """Send one market order, never retried (except once after a timestamp rejection).
         https://bingx-api.github.io/docs/#/en-us/swapV2/trade-api.html"""
+        return self.order_send(
+            self.order_ready(
+                symbol=symbol,
+                side=side,
+                quantity=quantity,
+                client_order_id=client_order_id,
+                position_mode=position_mode,
+                reduce_only=reduce_only,
+            )
+        )
+
+    def order_ready(
+        self,
+        *,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        client_order_id: str,
+        position_mode: PositionMode,
+        reduce_only: bool = False,
+        at: float | None = None,
+    ) -> ReadyOrder:
+        """A market order signed for a send at local time ``at``; sends nothing.
+        https://bingx-api.github.io/docs/#/en-us/swapV2/trade-api.html"""
         symbol = self._symbol(symbol, OP_PLACE_ORDER)
         qty, client_id = self._order_args(quantity, client_order_id, OP_PLACE_ORDER)
         params: dict[str, Any] = {"symbol": symbols.to_bingx(symbol), "side": side.value.upper()}
@@ -431,17 +456,20 @@ class BingXClient(ClientCore):
         params |= {"type": "MARKET", "quantity": qty, "clientOrderId": client_id}
         if reduce_only and position_mode is PositionMode.ONE_WAY:
             params["reduceOnly"] = True
-        reply = self.transport.request(
-            Call(OP_PLACE_ORDER, "POST", PATH_ORDER, params, intent=Intent.ORDER, reduce_only=reduce_only)
-        )
+        call = Call(OP_PLACE_ORDER, "POST", PATH_ORDER, params, intent=Intent.ORDER, reduce_only=reduce_only)
+        return ReadyOrder(symbol=symbol, client_order_id=client_id, request=self.transport.ready(call, at=at))
+
+    def order_send(self, ready: ReadyOrder) -> OrderAck:
+        """Send an order built by ``order_ready``. https://bingx-api.github.io/docs/#/en-us/swapV2/trade-api.html"""
+        reply = self.transport.request(ready.request.call, ready=ready.request)
         # Accepted (code 0) but unreadable: the order exists, so the caller must look it up, not resend.
         reader = self.transport.reader(OP_PLACE_ORDER, error=UnknownOutcome)
         order = _order_object(reply.data, reader)
         stamp = to_decimal(reply.document.get("timestamp"))
         return OrderAck(
             self.venue,
-            symbol,
-            client_order_id=client_id,
+            ready.symbol,
+            client_order_id=ready.client_order_id,
             exchange_order_id=reader.text(order, "orderId"),
             exchange_time=from_millis(int(stamp)) if stamp else None,
         )
@@ -519,13 +547,13 @@ class BingXClient(ClientCore):
 
     def _rules(self, symbol: str, operation: str) -> SymbolRules:
         symbol = self._symbol(symbol, operation)
-        cached = self.cache.get(("rules", symbol))
+        cached = self.rules.get(("rules", symbol))
         if cached is not None:
             return cached
         reader = self.transport.reader(operation)
         reply = self._get(operation, PATH_CONTRACTS, {"symbol": symbols.to_bingx(symbol)}, signed=False)
         rules = self._parse_rules(self._only_row(reader, reply, symbol, operation), reader)
-        self.cache.put(("rules", symbol), rules)
+        self.rules.put(("rules", symbol), rules)
         return rules
 
     def _leverage_data(self, symbol: str, operation: str) -> Mapping[str, Any]:

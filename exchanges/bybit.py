@@ -31,6 +31,7 @@ from .base import (
     Position,
     PositionMode,
     PositionSide,
+    ReadyOrder,
     Side,
     SymbolRules,
     Venue,
@@ -244,9 +245,9 @@ class BybitClient(ClientCore):
         nanos = self.transport.reader(operation).whole(reply.data, "timeNano")
         return EPOCH + timedelta(microseconds=nanos // 1000)
 
-    def sync_clock(self, *, samples: int = 3) -> ClockSync:
+    def sync_clock(self, *, samples: int = 3, max_age: float | None = None) -> ClockSync:
         """Measure the clock offset against /v5/market/time. https://bybit-exchange.github.io/docs/v5/market/time"""
-        return self.transport.sync_clock(samples=samples)
+        return self.transport.sync_clock(samples=samples, max_age=max_age)
 
     def exchange_now(self) -> datetime:
         """Local clock plus the measured offset. https://bybit-exchange.github.io/docs/v5/guide (timestamps)"""
@@ -273,7 +274,7 @@ class BybitClient(ClientCore):
             rows = reader.rows(reader.get(reply.data, "list"), "list")
             for rules in self._parse_rows(rows, lambda row: self._parse_rules(row, reader), operation):
                 found[rules.symbol] = rules
-                self.cache.put(("rules", rules.symbol), rules)
+                self.rules.put(("rules", rules.symbol), rules)
             cursor = reader.mapping(reply.data, "result").get("nextPageCursor")
             if not cursor:
                 return found
@@ -421,6 +422,30 @@ class BybitClient(ClientCore):
     ) -> OrderAck:
         """Send one market order, never retried (except once after a timestamp rejection).
         https://bybit-exchange.github.io/docs/v5/order/create-order"""
+        return self.order_send(
+            self.order_ready(
+                symbol=symbol,
+                side=side,
+                quantity=quantity,
+                client_order_id=client_order_id,
+                position_mode=position_mode,
+                reduce_only=reduce_only,
+            )
+        )
+
+    def order_ready(
+        self,
+        *,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        client_order_id: str,
+        position_mode: PositionMode,
+        reduce_only: bool = False,
+        at: float | None = None,
+    ) -> ReadyOrder:
+        """A market order signed for a send at local time ``at``; sends nothing.
+        https://bybit-exchange.github.io/docs/v5/order/create-order"""
         symbol = self._symbol(symbol, OP_PLACE_ORDER)
         qty, link_id = self._order_args(quantity, client_order_id, OP_PLACE_ORDER)
         if position_mode is PositionMode.HEDGE:
@@ -439,17 +464,20 @@ class BybitClient(ClientCore):
             "orderLinkId": link_id,
             "reduceOnly": bool(reduce_only),
         }
-        reply = self.transport.request(
-            Call(OP_PLACE_ORDER, "POST", PATH_ORDER_CREATE, body, intent=Intent.ORDER, reduce_only=reduce_only)
-        )
+        call = Call(OP_PLACE_ORDER, "POST", PATH_ORDER_CREATE, body, intent=Intent.ORDER, reduce_only=reduce_only)
+        return ReadyOrder(symbol=symbol, client_order_id=link_id, request=self.transport.ready(call, at=at))
+
+    def order_send(self, ready: ReadyOrder) -> OrderAck:
+        """Send an order built by ``order_ready``. https://bybit-exchange.github.io/docs/v5/order/create-order"""
+        reply = self.transport.request(ready.request.call, ready=ready.request)
         # Accepted (retCode 0) but unreadable: the order exists, so the caller must look it up, not resend.
         reader = self.transport.reader(OP_PLACE_ORDER, error=UnknownOutcome)
         order_id = reader.text(reply.data, "orderId")
         sent_time = to_decimal(reply.document.get("time"))
         return OrderAck(
             self.venue,
-            symbol,
-            client_order_id=link_id,
+            ready.symbol,
+            client_order_id=ready.client_order_id,
             exchange_order_id=order_id,
             exchange_time=from_millis(int(sent_time)) if sent_time else None,
         )
@@ -550,13 +578,13 @@ class BybitClient(ClientCore):
 
     def _rules(self, symbol: str, operation: str) -> SymbolRules:
         symbol = self._symbol(symbol, operation)
-        cached = self.cache.get(("rules", symbol))
+        cached = self.rules.get(("rules", symbol))
         if cached is not None:
             return cached
         reader = self.transport.reader(operation)
         reply = self._get(operation, PATH_INSTRUMENTS, {"category": CATEGORY, "symbol": symbol}, signed=False)
         rules = self._parse_rules(self._only_row(reader, reply, symbol, operation), reader)
-        self.cache.put(("rules", symbol), rules)
+        self.rules.put(("rules", symbol), rules)
         return rules
 
     def _only_row(self, reader: Reader, reply: Reply, symbol: str, operation: str) -> Mapping[str, Any]:

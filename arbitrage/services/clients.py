@@ -1,7 +1,8 @@
 """Venue clients for accounts, kept per process.
 
-A client is reused from preflight to close so its pooled connection is already open at the trigger: the critical
-path is then one round trip, not a TCP (and TLS) handshake plus one. Changing an account's credentials or URL
+A client is reused from preflight to close, and every client of one venue host shares that host's ``Endpoint``:
+its connection pool (an order leaves on a connection any account's read opened, so the critical path is one round
+trip, not a TCP and TLS handshake plus one) and its measured clock. Changing an account's credentials or URL
 changes ``updated_at`` and so makes a new client.
 
 The simulator's URL is this installation's setting (``SIMULATOR_URL``), passed explicitly: ``exchanges.factory``
@@ -18,11 +19,16 @@ from django.conf import settings
 from arbitrage.models import ExchangeAccount
 from arbitrage.services import clock
 from exchanges.base import Credentials, Environment, ExchangeClient, Venue
-from exchanges.factory import make_client
+from exchanges.factory import make_client, resolve_base_url
+from exchanges.transport import Endpoint
 
 _lock = threading.Lock()
 _account_clients: dict[int, tuple[datetime, ExchangeClient]] = {}
 _public_clients: dict[Venue, ExchangeClient] = {}
+_endpoints: dict[tuple[Venue, str], Endpoint] = {}
+# As many kept connections as the venue-io pool has threads (services/parallel.py): at a trigger every one of them
+# may be sending an order to the same host.
+ENDPOINT_POOL_SIZE = 256
 
 
 def _clock_time() -> float:
@@ -36,17 +42,34 @@ def _target(environment: str, base_url: str = "") -> str | None:
     return settings.SIMULATOR_URL if environment == Environment.SIMULATOR else None
 
 
+def _endpoint(venue: Venue, environment: str, base_url: str | None) -> Endpoint:
+    """Precondition: ``_lock`` held."""
+    key = (venue, resolve_base_url(venue, environment, base_url))
+    endpoint = _endpoints.get(key)
+    if endpoint is None:
+        endpoint = _endpoints[key] = Endpoint(clock=_clock_time, pool_maxsize=ENDPOINT_POOL_SIZE)
+    return endpoint
+
+
+def endpoint_for_account(account: ExchangeAccount) -> Endpoint:
+    """The shared endpoint the account's client talks through."""
+    with _lock:
+        return _endpoint(account.venue, account.environment, _target(account.environment, account.base_url))
+
+
 def client_for_account(account: ExchangeAccount) -> ExchangeClient:
     with _lock:
         cached = _account_clients.get(account.pk)
         if cached is not None and cached[0] == account.updated_at:
             return cached[1]
+        target = _target(account.environment, account.base_url)
         client = make_client(
             account.venue,
             Credentials(api_key=account.api_key, api_secret=account.api_secret),
             environment=Environment(account.environment),
-            base_url=_target(account.environment, account.base_url),
+            base_url=target,
             clock=_clock_time,
+            endpoint=_endpoint(account.venue, account.environment, target),
         )
         if cached is not None:
             cached[1].close()
@@ -83,8 +106,11 @@ def forget_clients() -> None:
             client.close()
         for client in _public_clients.values():
             client.close()
+        for endpoint in _endpoints.values():
+            endpoint.close()
         _account_clients.clear()
         _public_clients.clear()
+        _endpoints.clear()
 
 
-__all__ = ["client_for_account", "forget_clients", "probe_client", "public_client"]
+__all__ = ["client_for_account", "endpoint_for_account", "forget_clients", "probe_client", "public_client"]
