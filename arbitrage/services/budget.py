@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from arbitrage.models import ExchangeAccount, RequestBudget
 from arbitrage.services import clock
@@ -49,17 +49,19 @@ class Slot:
 
 
 def _rows(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], RequestBudget]:
-    """Lock (creating if needed) the budget rows. Precondition: inside a transaction."""
-    for account_id, kind in pairs:
-        try:
-            with transaction.atomic():
-                RequestBudget.objects.get_or_create(account_id=account_id, kind=kind)
-        except IntegrityError:  # a concurrent first request created it
-            pass
-    rows = RequestBudget.objects.select_for_update().filter(
-        account_id__in={a for a, _ in pairs}, kind__in={k for _, k in pairs}
+    """Lock (creating if needed) the budget rows. Precondition: inside a transaction.
+
+    A trigger reserves for hundreds of accounts at once, so this costs a few statements whatever their number."""
+    accounts, kinds = {a for a, _ in pairs}, {k for _, k in pairs}
+    existing = set(
+        RequestBudget.objects.filter(account_id__in=accounts, kind__in=kinds).values_list("account_id", "kind")
     )
-    return {(row.account_id, row.kind): row for row in rows.order_by("pk")}
+    # A concurrent first request may create a row meanwhile: ignoring that conflict leaves its row standing.
+    RequestBudget.objects.bulk_create(
+        [RequestBudget(account_id=a, kind=k) for a, k in sorted(pairs - existing)], ignore_conflicts=True
+    )
+    rows = RequestBudget.objects.select_for_update().filter(account_id__in=accounts, kind__in=kinds)
+    return {(row.account_id, row.kind): row for row in rows.order_by("pk") if (row.account_id, row.kind) in pairs}
 
 
 def budget_reserve(
@@ -80,8 +82,7 @@ def budget_reserve(
             at = start if len(recent) < limit else max(start, recent[-limit] + WINDOW_SECONDS)
             row.slots = sorted([*recent, at])[-limit:]
             slots.append(Slot(account_id=account.pk, kind=kind, at=at))
-        for row in rows.values():
-            row.save(update_fields=["slots"])
+        RequestBudget.objects.bulk_update(list(rows.values()), ["slots"], batch_size=500)
     return slots
 
 
