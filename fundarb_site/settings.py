@@ -255,6 +255,9 @@ FUNDARB_EXECUTOR = {
     "SYNC_BEFORE": env.float("EXECUTOR_SYNC_BEFORE", default=30),
     "SYNC_MIN_GAP": env.float("EXECUTOR_SYNC_MIN_GAP", default=10),  # sync ends at least this long before T-lead
     "OPEN_CUTOFF": env.float("EXECUTOR_OPEN_CUTOFF", default=1.0),  # never send an open later than T - this
+    # Send each open early by its venue host's measured one-way latency, so it arrives at T - lead (off: it leaves
+    # then, and arrives a one-way trip later).
+    "AIM_AT_ARRIVAL": env.bool("EXECUTOR_AIM_AT_ARRIVAL", default=True),
     "UNKNOWN_ORDER_GRACE": env.float("EXECUTOR_UNKNOWN_ORDER_GRACE", default=10),  # not found for this long: not placed
     "PNL_FIRST_LOOK": env.float("EXECUTOR_PNL_FIRST_LOOK", default=20),  # venues report funding seconds after T
     "PNL_GIVE_UP": env.float("EXECUTOR_PNL_GIVE_UP", default=3600),

@@ -2,8 +2,11 @@
 
 Hundreds of subscriptions share the 00:00/08:00/16:00 UTC instants, so one task drives them all: a timeline runs
 each execution's stages at their moment (preflight, leverage sync, trigger, close, first P&L look) on a thread pool.
-Executions that trigger at the same moment are triggered together: one compare-and-set for the batch, then every
-leg fired at the instant.
+Executions that trigger at the same moment are triggered together. The batch wakes ahead of the trigger to make
+everything ready: it measures each venue host's clock and one-way latency again and opens as many pooled
+connections as legs will leave at once, reserves the legs' budget slots and signs every order. Only then comes the
+compare-and-set for the batch, and after it nothing but the sends. Each leg leaves early by its host's one-way
+latency, so that it *arrives* at T - lead on the venue's clock; the open cutoff is judged on that arrival too.
 
 The driver first claims executions (``driver_token``), so a task delivered twice, or to two clusters, finds
 nothing left to claim.
@@ -17,7 +20,8 @@ import logging
 import statistics
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -26,6 +30,7 @@ from django.db import connections
 from arbitrage.models import Execution, ExecutionStatus
 from arbitrage.services import clock
 from arbitrage.services.budget import Slot, budget_reserve
+from arbitrage.services.clients import endpoint_for_account
 from arbitrage.services.closing import Proof, execution_close, funding_proof_look
 from arbitrage.services.opening import (
     execution_explain_refusal,
@@ -34,18 +39,27 @@ from arbitrage.services.opening import (
     executions_claim_open,
     open_requests,
 )
-from arbitrage.services.orders import LegResult, leg_place
+from arbitrage.services.orders import LegRequest, LegResult, leg_place
 from arbitrage.services.parallel import run_parallel, submit
 from arbitrage.services.plan import Plan, plan_for
 from arbitrage.services.pnl import execution_pnl_collect
 from arbitrage.services.preflight import execution_preflight
 from arbitrage.services.transitions import execution_missed, new_token
+from exchanges.base import ReadyOrder
+from exchanges.errors import ExchangeError
 from exchanges.limits import RequestKind
 
 logger = logging.getLogger(__name__)
 S = ExecutionStatus
-# The trigger batch wakes this long before the instant to do its compare-and-set, then waits precisely.
-TRIGGER_PREPARE_SECONDS = 0.15
+# The trigger batch wakes this long before the instant (never more than half the sync's gap) to refresh clocks, warm
+# connections and sign its orders, then waits precisely.
+TRIGGER_PREPARE_SECONDS = 1.0
+# The compare-and-set runs this long before the batch's first departure: one UPDATE, however large the batch.
+CLAIM_AHEAD_SECONDS = 0.03
+# A batch's clocks are measured again unless measured this recently.
+CLOCK_REFRESH_AGE = 0.5
+# At most this many connections are opened ahead per venue host: public reads count against the venue's IP limits.
+WARM_CONNECTIONS_MAX = 64
 # Healthy executions settle when their whole trigger batch has answered, or this long after the trigger.
 SETTLE_GATE_SECONDS = 1.0
 
@@ -170,6 +184,68 @@ def _estimate_primary_clocks(plans: list[Plan]) -> None:
             plan.primary_offset = outcome.value.offset
 
 
+@dataclass(frozen=True)
+class LegSend:
+    """One open leg at the trigger: signed ahead (``ready``, None if that failed: then it is built at the send) and
+    due to leave at ``departure``, its host's one-way latency before the pair's arrival."""
+
+    request: LegRequest
+    ready: ReadyOrder | None
+    departure: float
+
+    def place(self) -> LegResult:
+        return leg_place(self.request, Slot(account_id=0, kind=RequestKind.ORDER, at=self.departure), ready=self.ready)
+
+
+def one_way_latency(account) -> float:
+    """Seconds an order to the account's host is expected to take to arrive (0 with AIM_AT_ARRIVAL off)."""
+    return endpoint_for_account(account).one_way if _cfg("AIM_AT_ARRIVAL") else 0.0
+
+
+def _leg_send(request: LegRequest, *, arrival: float, one_way: float) -> LegSend:
+    departure = arrival - one_way
+    try:
+        ready = request.client.order_ready(
+            symbol=request.symbol,
+            side=request.side,
+            quantity=request.quantity,
+            client_order_id=request.client_order_id,
+            position_mode=request.position_mode,
+            at=departure,
+        )
+    except ExchangeError:  # the send builds it again and meets the same refusal, which the leg's result reports
+        ready = None
+    return LegSend(request=request, ready=ready, departure=departure)
+
+
+def endpoints_warm(plans: list[Plan], *, until: float) -> None:
+    """Just before a trigger: measure each venue host's clock and one-way latency again, and open as many pooled
+    connections there as legs will leave to it, so that no order waits on a handshake. Gives up waiting at
+    ``until`` (a slow venue delays nobody: its plans keep the earlier measurement)."""
+    hosts: dict[int, list] = {}
+    for plan in plans:
+        for account in (plan.primary, plan.hedge):
+            endpoint = endpoint_for_account(account)
+            hosts.setdefault(id(endpoint), [endpoint, plan.client(account), 0])[2] += 1
+    futures = []
+    for endpoint, client, legs in hosts.values():
+        futures.append(submit(lambda c=client: c.sync_clock(samples=3, max_age=CLOCK_REFRESH_AGE)))
+        extra = min(legs, WARM_CONNECTIONS_MAX, endpoint.pool_maxsize) - 1
+        futures += [submit(client.server_time) for _ in range(extra)]
+    done, pending = wait(futures, timeout=max(0.0, until - clock.clock.time()))
+    failed = [f.result().error for f in done if f.result().error is not None]
+    if pending or failed:
+        logger.warning(
+            "trigger warm-up: %d of %d venue reads failed and %d were still running%s",
+            len(failed),
+            len(futures),
+            len(pending),
+            f" (first: {failed[0]})" if failed else "",
+        )
+    for plan in plans:
+        plan.primary_offset = endpoint_for_account(plan.primary).offset
+
+
 class InstantDriver:
     def __init__(self, plans: list[Plan], *, token: str) -> None:
         self.token = token
@@ -207,53 +283,70 @@ class InstantDriver:
                 batch.append(plan)
                 return
             self._triggers[key] = [plan]
-        self.timeline.at(plan.local(plan.trigger_at) - TRIGGER_PREPARE_SECONDS, lambda: self._trigger(key))
+        prepare = min(TRIGGER_PREPARE_SECONDS, _cfg("SYNC_MIN_GAP") / 2)
+        self.timeline.at(plan.local(plan.trigger_at) - prepare, lambda: self._trigger(key))
 
     def _trigger(self, key: tuple) -> None:
         with self._triggers_lock:
             plans = self._triggers.pop(key)
-        # The venue's clock, estimated from every account's measurement (the median shrugs off a noisy one).
+        estimate = statistics.median(p.local(p.trigger_at) for p in plans)
+        now = clock.clock.time()
+        endpoints_warm(plans, until=now + max(0.0, estimate - now) / 2)
+        # The venue's clock, estimated from every account's measurement (the median shrugs off a noisy one): the
+        # moment the batch's first legs should arrive.
         moment = statistics.median(p.local(p.trigger_at) for p in plans)
         deadline = max(p.close_at for p in plans) + timedelta(seconds=_cfg("RECONCILE_GRACE"))
-        claimed = executions_claim_open([p.pk for p in plans], token=self.token, deadline=deadline)
-        for plan in plans:
-            if plan.pk not in claimed:
-                self.timeline.at(0, lambda p=plan: execution_explain_refusal(p))
-        go = [p for p in plans if p.pk in claimed]
-        legs = [(plan, open_requests(plan)) for plan in go]
-        # Both legs of every pair take their budget slots before any leg leaves: a pair goes at its later slot, and
-        # only if that is still before the open cutoff, so no leg ever leaves without its partner or after it.
+        legs = [(plan, open_requests(plan)) for plan in plans]
+        # Both legs of every pair take their budget slots before any leg leaves: a pair arrives at its later slot,
+        # and only if that is still before the open cutoff, so no leg ever leaves without its partner or after it.
         slots = iter(
             budget_reserve(
                 [(plan.account_of(order), RequestKind.ORDER) for plan, requests in legs for order, _ in requests],
                 not_before=moment,
             )
         )
-        departures = {plan.pk: max(next(slots).at for _ in requests) for plan, requests in legs}
-        late = {p.pk for p, _ in legs if departures[p.pk] > p.local(p.open_cutoff)}
-        gate = SettleGate(self.timeline, legs=sum(len(r) for p, r in legs if p.pk not in late))
+        arrivals = {plan.pk: max(next(slots).at for _ in requests) for plan, requests in legs}
+        late = {p.pk for p, _ in legs if arrivals[p.pk] > p.local(p.open_cutoff)}
+        sends = {
+            plan.pk: [
+                _leg_send(request, arrival=arrivals[plan.pk], one_way=one_way_latency(plan.account_of(order)))
+                for order, request in requests
+            ]
+            for plan, requests in legs
+            if plan.pk not in late
+        }
+        leaves = {pk: min(send.departure for send in pair) for pk, pair in sends.items()}
+        if leaves:
+            clock.sleep_until(datetime.fromtimestamp(min(leaves.values()) - CLAIM_AHEAD_SECONDS, tz=UTC))
+        claimed = executions_claim_open([p.pk for p in plans], token=self.token, deadline=deadline)
+        for plan in plans:
+            if plan.pk not in claimed:
+                self.timeline.at(0, lambda p=plan: execution_explain_refusal(p))
+        go = [(p, r) for p, r in legs if p.pk in claimed]
+        gate = SettleGate(self.timeline, legs=sum(len(r) for p, r in go if p.pk not in late))
         self.timeline.at(moment + SETTLE_GATE_SECONDS, gate.open)
-        for plan in [p for p, _ in legs if p.pk in late]:
+        for plan in [p for p, _ in go if p.pk in late]:
             self.timeline.at(
                 0,
                 lambda p=plan: execution_missed(
                     p, "The account's order budget could not fit this pair's orders before the open cutoff"
                 ),
             )
-        for departure in sorted({departures[p.pk] for p, _ in legs if p.pk not in late}):
-            clock.sleep_until(datetime.fromtimestamp(departure, tz=UTC))
-            for plan, requests in legs:
-                if plan.pk in late or departures[plan.pk] != departure:
+        go = [(p, r) for p, r in go if p.pk not in late]
+        for leave in sorted({leaves[p.pk] for p, _ in go}):
+            clock.sleep_until(datetime.fromtimestamp(leave, tz=UTC))
+            for plan, requests in go:
+                if leaves[plan.pk] != leave:
                     continue
-                # Never open after T (less a safety margin): a trigger that woke late opens nothing.
-                if clock.clock.time() > plan.local(plan.open_cutoff):
+                # Never open after T (less a safety margin): a pair whose legs would now arrive after the cutoff
+                # opens nothing.
+                if clock.clock.time() + (arrivals[plan.pk] - leave) > plan.local(plan.open_cutoff):
                     gate.leg_answered(len(requests))
                     self.timeline.at(
                         0, lambda p=plan: execution_missed(p, "The trigger came too close to the funding instant")
                     )
                     continue
-                together = Slot(account_id=0, kind=RequestKind.ORDER, at=departure)
-                futures = [submit(lambda r=request, s=together: leg_place(r, s)) for _, request in requests]
+                futures = [submit(lambda s=send: s.place()) for send in sends[plan.pk]]
                 self._when_done(plan, requests, futures, gate)
 
     def _when_done(self, plan: Plan, requests, futures, gate: SettleGate) -> None:

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from arbitrage.services import clock
 from arbitrage.services.budget import Slot
-from exchanges.base import ExchangeClient, Order, OrderAck, PositionMode, PositionSide, Side, Venue
+from exchanges.base import ExchangeClient, Order, OrderAck, PositionMode, PositionSide, ReadyOrder, Side, Venue
 from exchanges.errors import (
     AuthenticationError,
     ClockSkewError,
@@ -82,20 +82,24 @@ class LegResult:
         return self.refusal is not None and issubclass(self.refusal, TRANSIENT_REFUSALS)
 
 
-def leg_place(request: LegRequest, slot: Slot | None = None) -> LegResult:
-    """Wait for the request's budget slot, then send the order once. Never retried, never looked up here."""
+def leg_place(request: LegRequest, slot: Slot | None = None, *, ready: ReadyOrder | None = None) -> LegResult:
+    """Wait for the request's budget slot, then send the order once (``ready``: as signed ahead for this request).
+    Never retried, never looked up here."""
     if slot is not None:
         slot.wait()
     sent_at = clock.clock.time()
     try:
-        ack = request.client.place_market_order(
-            symbol=request.symbol,
-            side=request.side,
-            quantity=request.quantity,
-            client_order_id=request.client_order_id,
-            position_mode=request.position_mode,
-            reduce_only=request.reduce_only,
-        )
+        if ready is not None:
+            ack = request.client.order_send(ready)
+        else:
+            ack = request.client.place_market_order(
+                symbol=request.symbol,
+                side=request.side,
+                quantity=request.quantity,
+                client_order_id=request.client_order_id,
+                position_mode=request.position_mode,
+                reduce_only=request.reduce_only,
+            )
     except ExchangeUnavailable as exc:  # on an order the transport says this only when the request never left
         return LegResult(placed=False, error=str(exc), sent_at=sent_at, refusal=type(exc), left=False)
     except DEFINITE_REFUSALS as exc:

@@ -26,6 +26,8 @@ S = ExecutionStatus
 MARK_SPREAD_LIMIT = Decimal("0.02")
 # Marks this many times apart are not one contract at all (a 1000x multiplier on one venue): stop the subscription.
 MARK_RATIO_GROSS = Decimal("2")
+# A venue clock measured this recently (by any account at the same host) is not measured again.
+CLOCK_MAX_AGE = 30.0
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ def _venue_facts(plan: Plan) -> tuple[VenueFacts, VenueFacts] | str:
     """Ask both venues everything preflight needs, all at once. Returns the facts or a reason to fail."""
     symbol = plan.execution.symbol
     clients = [plan.client(plan.primary), plan.client(plan.hedge)]
-    clock_outcomes = run_parallel(*[(lambda c=c: c.sync_clock()) for c in clients])
+    # One measurement per venue host serves every account there (an instant's preflights come by the hundred).
+    clock_outcomes = run_parallel(*[(lambda c=c: c.sync_clock(max_age=CLOCK_MAX_AGE)) for c in clients])
     for account, outcome in zip((plan.primary, plan.hedge), clock_outcomes, strict=True):
         if outcome.error:
             return f"{account.venue.label}: {outcome.error}"

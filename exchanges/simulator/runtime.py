@@ -79,6 +79,13 @@ class Simulator(ControlMethods):
     def _call(self, operation: str, **kwargs: Any) -> Any:
         return self.controller.call(operation, kwargs)
 
+    def connections_accepted(self) -> list[float]:
+        """When each client connection was accepted (local clock): an order that found no warm connection shows
+        here as a new one."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not started")
+        return list(self._server.accepted_at)
+
     @property
     def base_url(self) -> str:
         if self._server is None:

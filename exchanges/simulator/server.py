@@ -14,6 +14,7 @@ import logging
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,16 +27,22 @@ IDLE_CONNECTION_TIMEOUT_S = 120
 class SimulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 resets connections when a client opens dozens at once (a trigger warming
+    # its pool); a venue's load balancer accepts them.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], app: Any) -> None:
         self.app = app
         self._connections: set[socket.socket] = set()
+        self.accepted_at: list[float] = []  # local clock, one per connection accepted (a cold client's handshake)
         self._connections_lock = threading.Lock()
         super().__init__(address, WSGIRequestHandler)
 
     def track(self, connection: socket.socket, *, open_: bool) -> None:
         with self._connections_lock:
             (self._connections.add if open_ else self._connections.discard)(connection)
+            if open_:
+                self.accepted_at.append(time.time())
 
     def close_connections(self) -> None:
         """Hang up on every kept-alive client so their handler threads end with the server."""

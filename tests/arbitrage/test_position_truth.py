@@ -278,17 +278,17 @@ def test_processing_answer_on_placement_is_unknown_not_refused(venue_sim, user, 
     """BingX places the hedge but answers 80019 ('processing'): that is not a refusal, so its partner is not
     unwound; the positions show both legs open and the instant completes."""
     bybit, bingx = sim_accounts
-    original = BingXClient.place_market_order
+    original = BingXClient.order_send
     answered = []
 
-    def placed_then_processing(self, **kwargs):
-        ack = original(self, **kwargs)
-        if kwargs.get("reduce_only") or answered:
+    def placed_then_processing(self, ready):
+        ack = original(self, ready)
+        if ready.request.call.reduce_only or answered:
             return ack
         answered.append(ack)
         raise OrderProcessing("the order is being processed", venue="bingx", operation="place order", code="80019")
 
-    monkeypatch.setattr(BingXClient, "place_market_order", placed_then_processing)
+    monkeypatch.setattr(BingXClient, "order_send", placed_then_processing)
     subscription = subscribe(user, bybit, bingx)
 
     execution = run_instant(venue_sim, subscription)
