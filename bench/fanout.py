@@ -27,8 +27,10 @@ from bench.common import (
 )
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
-LEAD = 1
-# The production timeline: armed at T - 62 s, preflight at T - 60 s, leverage sync at T - 30 s, trigger at T - 1 s
+# At the bench's time scale BingX's rule puts the open cutoff 0.48 s before T; a 3 s lead leaves the legs 2.5 s to
+# leave, as the 15 s between a real 45 s lead and BingX's 30 s cutoff would, so the figure measures the sending.
+LEAD = 3
+# The production timeline: armed at T - 62 s, preflight at T - 60 s, leverage sync at T - 30 s, trigger at T - 3 s
 # (BENCH_FANOUT_ARM scales it down for the smoke test). Preflight of hundreds of executions needs its 30 s.
 ARM_SECONDS = float(os.environ.get("BENCH_FANOUT_ARM", "62"))
 
