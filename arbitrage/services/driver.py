@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 S = ExecutionStatus
 # The trigger batch wakes this long before the instant (never more than half the sync's gap) to refresh clocks, warm
 # connections and sign its orders, then waits precisely.
-TRIGGER_PREPARE_SECONDS = 1.0
+TRIGGER_PREPARE_SECONDS = 2.0
 # The compare-and-set runs this long before the batch's first departure: one UPDATE, however large the batch.
 CLAIM_AHEAD_SECONDS = 0.03
 # A batch's clocks are measured again unless measured this recently.
