@@ -17,7 +17,7 @@ def subscription_for_user(*, user, pk) -> Subscription:
 def execution_for_user(*, user, pk) -> Execution:
     return Execution.objects.select_related(
         "subscription__primary_account", "subscription__hedge_account", "subscription__owner"
-    ).get(pk=pk, subscription__owner=user)
+    ).get(pk=pk, owner=user)
 
 
 # --- Reads for the web pages (appended for issue 6). Each answers in a constant number of queries. ---------------
@@ -26,9 +26,10 @@ from dataclasses import dataclass  # noqa: E402
 from datetime import datetime  # noqa: E402
 from decimal import Decimal  # noqa: E402
 
-from django.db.models import QuerySet, Sum  # noqa: E402
+from django.db.models import QuerySet, Subquery, Sum  # noqa: E402
 
 from arbitrage.models import (  # noqa: E402
+    IN_FLIGHT_STATUSES,
     TERMINAL_STATUSES,
     ExecutionEvent,
     FundingPayment,
@@ -37,6 +38,7 @@ from arbitrage.models import (  # noqa: E402
     MarketSnapshot,
     Notice,
     Order,
+    PnlTotal,
 )
 from exchanges.base import Venue  # noqa: E402
 from exchanges.settlement import settlement_policy  # noqa: E402
@@ -55,13 +57,25 @@ def subscriptions_of_user(*, user) -> QuerySet[Subscription]:
 
 
 def executions_of_user(*, user) -> QuerySet[Execution]:
-    return Execution.objects.filter(subscription__owner=user).select_related("subscription")
+    """The user's executions; ordered newest first (``Execution.Meta.ordering``), the ``execution_owner_newest``
+    index serves a page of them without reading the rest."""
+    return Execution.objects.filter(owner=user)
 
 
 def executions_upcoming_for_user(*, user, limit: int = 10) -> list[Execution]:
-    """Executions not yet finished, soonest instant first: the plans a trader wants to see before T."""
+    """Executions not yet finished, soonest instant first: the plans a trader wants to see before T.
+
+    The few in flight are found first, unordered, in the ``execution_owner_status`` index, and only they are
+    sorted. Asked in one piece ("this owner's, not finished, oldest first"), SQLite walks the owner's whole history
+    in ``execution_owner_newest`` order to skip the sort, and in flight is a handful out of thousands."""
+    in_flight = Execution.objects.filter(owner=user, status__in=IN_FLIGHT_STATUSES).order_by().values("pk")
+    return list(Execution.objects.filter(pk__in=Subquery(in_flight)).order_by("funding_time", "pk")[:limit])
+
+
+def executions_recent_for_user(*, user, limit: int = 10) -> list[Execution]:
+    """Finished executions, newest instant first: what just happened."""
     return list(
-        executions_of_user(user=user).exclude(status__in=TERMINAL_STATUSES).order_by("funding_time", "pk")[:limit]
+        executions_of_user(user=user).filter(status__in=TERMINAL_STATUSES).order_by("-funding_time", "-pk")[:limit]
     )
 
 
@@ -142,22 +156,26 @@ PNL_CHART_POINTS = 500
 
 def pnl_cumulative_for_user(*, user, limit: int = PNL_CHART_POINTS) -> list[PnlPoint]:
     """Cumulative funding, fees and price P&L per execution, oldest first: the last ``limit`` executions with any
-    P&L, starting from the sum of everything older (two queries however long the history)."""
-    with_pnl = (
-        Execution.objects.filter(subscription__owner=user)
+    P&L, starting from everything before them. That start is the owner's running total (``PnlTotal``, a few rows
+    per day of history) less the executions shown, so no request sums the whole history: two queries, each reading
+    a bounded number of rows."""
+    recent = list(
+        executions_of_user(user=user)
         .exclude(pnl_funding=None, pnl_fees=None, pnl_price=None)
         .order_by("-funding_time", "-pk")
+        .values_list("funding_time", "pnl_funding", "pnl_fees", "pnl_price")[:limit]
     )
-    recent = list(with_pnl.values_list("pk", "funding_time", "pnl_funding", "pnl_fees", "pnl_price")[:limit])
     recent.reverse()
     funding = fees = price = Decimal(0)
     if len(recent) == limit:
-        older = with_pnl.filter(funding_time__lt=recent[0][1]).aggregate(
-            funding=Sum("pnl_funding"), fees=Sum("pnl_fees"), price=Sum("pnl_price")
+        total = PnlTotal.objects.filter(owner=user).aggregate(
+            funding=Sum("funding"), fees=Sum("fees"), price=Sum("price")
         )
-        funding, fees, price = (older[k] or Decimal(0) for k in ("funding", "fees", "price"))
+        funding = (total["funding"] or 0) - sum((f or 0 for _, f, _, _ in recent), Decimal(0))
+        fees = (total["fees"] or 0) - sum((c or 0 for _, _, c, _ in recent), Decimal(0))
+        price = (total["price"] or 0) - sum((p or 0 for _, _, _, p in recent), Decimal(0))
     points = []
-    for _, at, f, c, p in recent:
+    for at, f, c, p in recent:
         funding += f or 0
         fees += c or 0
         price += p or 0

@@ -10,9 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from arbitrage.models import TERMINAL_STATUSES, MarketSnapshot, Subscription
+from arbitrage.models import MarketSnapshot, Subscription
 from arbitrage.selectors import (
-    executions_of_user,
+    executions_recent_for_user,
     executions_upcoming_for_user,
     kill_switch_state,
     notice_for_user,
@@ -62,11 +62,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "nav": "dashboard",
         "rows": subscription_rows(list(subscriptions_of_user(user=user))),
         "upcoming": executions_upcoming_for_user(user=user),
-        "recent": list(
-            executions_of_user(user=user)
-            .filter(status__in=TERMINAL_STATUSES)
-            .order_by("-funding_time", "-pk")[:RECENT_EXECUTIONS]
-        ),
+        "recent": executions_recent_for_user(user=user, limit=RECENT_EXECUTIONS),
         "notices": notices_open_for_user(user=user),
         "kill": kill_switch_state(user=user),
         "chart": pnl_chart(pnl_cumulative_for_user(user=user)),
