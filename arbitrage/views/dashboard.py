@@ -19,7 +19,7 @@ from arbitrage.selectors import (
     notices_open_for_user,
     pnl_cumulative_for_user,
     snapshots_for_symbols,
-    subscriptions_of_user,
+    subscriptions_overview_of_user,
 )
 from arbitrage.services.audit import Actor
 from arbitrage.services.subscriptions import kill_switch_set, trading_halt_set
@@ -60,7 +60,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
         "nav": "dashboard",
-        "rows": subscription_rows(list(subscriptions_of_user(user=user))),
+        "rows": subscription_rows(list(subscriptions_overview_of_user(user=user))),
         "upcoming": executions_upcoming_for_user(user=user),
         "recent": executions_recent_for_user(user=user, limit=RECENT_EXECUTIONS),
         "notices": notices_open_for_user(user=user),
