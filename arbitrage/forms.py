@@ -16,7 +16,7 @@ from arbitrage.models import (
     ExecutionStatus,
     Subscription,
 )
-from arbitrage.selectors import accounts_of_user, subscriptions_of_user
+from arbitrage.selectors import accounts_of_user, subscription_choices_of_user
 from arbitrage.services.subscriptions import MAX_EDGE_BPS, MAX_QUANTITY, NUMBER_NOTATION
 from arbitrage.services.timing import venue_floors
 
@@ -199,7 +199,7 @@ class ExecutionFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["subscription"].queryset = subscriptions_of_user(user=user)
+        self.fields["subscription"].queryset = subscription_choices_of_user(user=user)
         self.fields["subscription"].label_from_instance = lambda s: f"#{s.pk} {s.symbol}"
 
     def valid_filters(self) -> dict:

@@ -193,12 +193,16 @@ TERMINAL_STATUSES = (
     ExecutionStatus.FAILED,
     ExecutionStatus.UNWOUND,
 )
+IN_FLIGHT_STATUSES = tuple(status for status in ExecutionStatus if status not in TERMINAL_STATUSES)
 
 
 class Execution(models.Model):
     """One funding instant of one subscription. Status moves only by compare-and-set (services.transitions)."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="executions")
+    # The subscription's owner, copied when the planner arms the row (a subscription never changes hands): the pages
+    # read "this user's executions, newest first" from one index instead of joining every subscription.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="executions")
     funding_time = models.DateTimeField(help_text="The primary venue's funding instant T")
     status = models.CharField(max_length=12, choices=ExecutionStatus.choices, default=ExecutionStatus.PLANNED)
     status_changed_at = models.DateTimeField()
@@ -246,6 +250,10 @@ class Execution(models.Model):
         indexes = [
             models.Index(fields=["status", "deadline_at"]),
             models.Index(fields=["funding_time", "status"]),
+            # The pages' order (newest instant first, then newest row) for one owner: a LIMIT reads only its rows.
+            models.Index(fields=["owner", "-funding_time", "-id"], name="execution_owner_newest"),
+            # What is still in flight for one owner, without walking their finished history.
+            models.Index(fields=["owner", "status", "funding_time"], name="execution_owner_status"),
         ]
 
     def __str__(self) -> str:
@@ -261,6 +269,27 @@ class Execution(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+
+class PnlTotal(models.Model):
+    """Running P&L of one owner for the funding instants of one UTC day, so totals read a few rows instead of every
+    execution. Moved by increments in the transaction that records P&L (``services/pnl.py``): an execution whose
+    figures are revised moves it by the difference, and a hold across several instants adds each instant's funding
+    to that instant's day as the ledger shows it."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pnl_totals")
+    day = models.DateField(help_text="The UTC day of the funding instants counted here")
+    executions = models.PositiveIntegerField(default=0, help_text="Executions with P&L recorded")
+    funding = models.DecimalField(max_digits=28, decimal_places=12, default=Decimal(0))
+    fees = models.DecimalField(max_digits=28, decimal_places=12, default=Decimal(0))
+    price = models.DecimalField(max_digits=28, decimal_places=12, default=Decimal(0))
+
+    class Meta:
+        ordering = ["owner", "day"]
+        constraints = [models.UniqueConstraint(fields=["owner", "day"], name="one_pnl_total_per_owner_and_day")]
+
+    def __str__(self) -> str:
+        return f"P&L of {self.owner_id} on {self.day}: {self.funding + self.fees + self.price:+.4f}"
 
 
 class LegRole(models.TextChoices):

@@ -7,6 +7,7 @@ from django.conf import settings
 from arbitrage.models import AuditAction
 from arbitrage.services.audit import login_failure_record
 from arbitrage.services.logins import username_lock
+from arbitrage.services.pnl import pnl_totals_forget_subscription
 
 
 def login_failed(sender, credentials: dict, request=None, **kwargs) -> None:
@@ -59,3 +60,9 @@ def worker_started(sender, proc_name: str, **kwargs) -> None:
     from arbitrage.services.demo import demo_login_guard_at_start
 
     demo_login_guard_at_start(f"worker {proc_name}")
+
+
+def subscription_deleting(sender, instance, **kwargs) -> None:
+    """Django's pre_delete for a subscription (the service, the admin, or its owner's deletion): its executions go
+    with it, so their P&L leaves the running totals in the same transaction."""
+    pnl_totals_forget_subscription(subscription_id=instance.pk)

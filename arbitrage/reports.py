@@ -63,7 +63,7 @@ def executions_query(
     """Newest executions first, with everything ``execution_json`` reads: three queries whatever the count."""
     executions = Execution.objects.select_related("subscription__owner").prefetch_related("orders", "events")
     if user is not None:
-        executions = executions.filter(subscription__owner=user)
+        executions = executions.filter(owner=user)
     if subscription_id is not None:
         executions = executions.filter(subscription_id=subscription_id)
     if status is not None:

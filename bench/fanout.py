@@ -48,6 +48,7 @@ def _executions_create(subscriptions, funding_time: datetime) -> None:
         [
             Execution(
                 subscription=s,
+                owner_id=s.owner_id,
                 funding_time=funding_time,
                 status=ExecutionStatus.PLANNED,
                 status_changed_at=now,

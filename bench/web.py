@@ -79,6 +79,7 @@ def seed_executions(subscriptions, *, start: int, stop: int) -> None:
         rows.append(
             Execution(
                 subscription=subscription,
+                owner_id=subscription.owner_id,
                 funding_time=instant,
                 status=status,
                 status_changed_at=instant,

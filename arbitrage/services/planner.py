@@ -87,6 +87,7 @@ def executions_plan() -> list[datetime]:
         candidates.append(
             Execution(
                 subscription=subscription,
+                owner_id=subscription.owner_id,
                 funding_time=instant,
                 status=ExecutionStatus.PLANNED,
                 status_changed_at=now,

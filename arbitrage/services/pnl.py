@@ -8,12 +8,15 @@ until both venues have reported (or we give up and say so).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
 
-from arbitrage.models import Execution, ExecutionStatus, LegRole, Order, OrderAction
+from arbitrage.models import Execution, ExecutionStatus, LegRole, Order, OrderAction, PnlTotal
 from arbitrage.services import clock
 from arbitrage.services.events import event_record
 from arbitrage.services.funding import funding_payments_read
@@ -84,10 +87,8 @@ def execution_pnl_collect(*, execution_id: int) -> bool:
             outcome="failed",
             detail=f"P&L is final without what is missing: {'; '.join(gaps)}",
         )
-    Execution.objects.filter(pk=execution.pk).update(
-        pnl_price=price, pnl_fees=fees, pnl_funding=funding, pnl_final=final
-    )
-    if final:
+    written = execution_pnl_record(execution_id=execution.pk, funding=funding, fees=fees, price=price, final=final)
+    if final and written:
         event_record(
             execution_id=execution.pk,
             step="pnl_final",
@@ -105,3 +106,111 @@ def executions_pnl_sweep() -> int:
         status__in=(S.COMPLETED, S.UNWOUND), pnl_final=False, funding_time__lte=ready_before
     ).values_list("pk", flat=True)
     return sum(1 for pk in list(pending[:200]) if execution_pnl_collect(execution_id=pk))
+
+
+# --- Running totals (PnlTotal) ------------------------------------------------------------------------------------
+
+PNL_FIELDS = ("pnl_funding", "pnl_fees", "pnl_price")
+
+
+def _amount(value: Decimal | None) -> Decimal:
+    return Decimal(0) if value is None else value
+
+
+def pnl_day(funding_time: datetime) -> date:
+    """The day whose running total counts an instant's money."""
+    return funding_time.astimezone(UTC).date()
+
+
+def pnl_totals_add(
+    *,
+    owner_id: int,
+    day: date,
+    executions: int = 0,
+    funding: Decimal = Decimal(0),
+    fees: Decimal = Decimal(0),
+    price: Decimal = Decimal(0),
+    create: bool = True,
+) -> None:
+    """Move one owner's running totals for one day by these increments.
+
+    Call it inside the transaction that writes the amounts it counts, so the totals never disagree with the rows.
+    The row is locked, added to in Python and written back: in SQL (``F() + x``) SQLite would add its DECIMAL
+    columns as floats and the totals would drift from the executions' own figures. ``create=False`` only adjusts an
+    existing row (a delete must not recreate the totals of an owner who is being deleted with them)."""
+    if not (executions or funding or fees or price):
+        return
+    with transaction.atomic():
+        rows = PnlTotal.objects.select_for_update().filter(owner_id=owner_id, day=day)
+        row = rows.first()
+        if row is None:
+            if not create:
+                return
+            # First money of this owner on this day. ON CONFLICT DO NOTHING: a concurrent first writer's row wins,
+            # and this one adds to it.
+            PnlTotal.objects.bulk_create([PnlTotal(owner_id=owner_id, day=day)], ignore_conflicts=True)
+            row = rows.get()
+        row.executions += executions
+        row.funding += funding
+        row.fees += fees
+        row.price += price
+        row.save(update_fields=["executions", "funding", "fees", "price"])
+
+
+def execution_pnl_record(
+    *, execution_id: int, funding: Decimal | None, fees: Decimal | None, price: Decimal | None, final: bool
+) -> bool:
+    """Store an execution's P&L and move its owner's running totals by the difference from what was stored before.
+
+    Returns False, writing nothing, when the stored P&L is already final: figures that are final are not revised,
+    so a second collector that raced the first cannot count them twice. The row is locked for the read-and-write
+    (``select_for_update``; on SQLite the immediate transaction takes the database's write lock)."""
+    with transaction.atomic():
+        before = (
+            Execution.objects.select_for_update()
+            .values("owner_id", "funding_time", "pnl_final", *PNL_FIELDS)
+            .get(pk=execution_id)
+        )
+        if before["pnl_final"]:
+            return False
+        Execution.objects.filter(pk=execution_id).update(
+            pnl_funding=funding, pnl_fees=fees, pnl_price=price, pnl_final=final
+        )
+        had = any(before[name] is not None for name in PNL_FIELDS)
+        has = any(value is not None for value in (funding, fees, price))
+        pnl_totals_add(
+            owner_id=before["owner_id"],
+            day=pnl_day(before["funding_time"]),
+            executions=int(has) - int(had),
+            funding=_amount(funding) - _amount(before["pnl_funding"]),
+            fees=_amount(fees) - _amount(before["pnl_fees"]),
+            price=_amount(price) - _amount(before["pnl_price"]),
+        )
+    return True
+
+
+def pnl_totals_forget_subscription(*, subscription_id: int) -> None:
+    """Take a subscription's executions out of their owner's running totals (it is being deleted with them).
+
+    One grouped read and one update per day, however many executions; call it in the deleting transaction."""
+    # Executions first, then totals: the order ``execution_pnl_record`` takes its locks in, so a P&L being recorded
+    # for one of them while it is deleted waits instead of deadlocking.
+    list(Execution.objects.select_for_update().filter(subscription_id=subscription_id).values_list("pk", flat=True))
+    rows = (
+        Execution.objects.filter(subscription_id=subscription_id)
+        .exclude(pnl_funding=None, pnl_fees=None, pnl_price=None)
+        .annotate(day=TruncDate("funding_time", tzinfo=UTC))
+        .values("owner_id", "day")
+        .annotate(count=Count("pk"), funding=Sum("pnl_funding"), fees=Sum("pnl_fees"), price=Sum("pnl_price"))
+        .order_by()
+    )
+    for row in rows:
+        pnl_totals_add(
+            owner_id=row["owner_id"],
+            day=row["day"],
+            executions=-row["count"],
+            funding=-_amount(row["funding"]),
+            fees=-_amount(row["fees"]),
+            price=-_amount(row["price"]),
+            create=False,
+        )

@@ -96,7 +96,9 @@ def status_badge(status: str) -> str:
 @register.inclusion_tag("arbitrage/_kill_switch_banner.html", takes_context=True)
 def kill_switch_banner(context) -> dict:
     user = context["request"].user
-    return {"state": kill_switch_state(user=user), "user": user, "request": context["request"]}
+    # The dashboard has just read the switches for its own card: the banner shows the same state, read once.
+    state = context.get("kill") or kill_switch_state(user=user)
+    return {"state": state, "user": user, "request": context["request"]}
 
 
 @register.filter

@@ -50,30 +50,38 @@ def _value(point: PnlPoint, key: str) -> Decimal:
 def pnl_chart(points: list[PnlPoint]) -> PnlChart | None:
     if not points:
         return None
-    values = [_value(p, key) for p in points for key, _ in SERIES]
-    low, high = min(min(values), Decimal(0)), max(max(values), Decimal(0))
+    # Each value and each x is computed once and shared by the series, the markers and the scale: four series of
+    # hundreds of points are thousands of coordinates per page view.
+    columns = {key: [_value(p, key) for p in points] for key, _ in SERIES}
+    low = min(min(min(column) for column in columns.values()), Decimal(0))
+    high = max(max(max(column) for column in columns.values()), Decimal(0))
     if high == low:
         high = low + 1
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    # Pixels, a tenth of one at most: a float scale is exact enough, and a Decimal division per point was most of
+    # the chart's cost.
+    top, scale = float(high), plot_h / float(high - low)
 
     def x(index: int) -> float:
         return LEFT + (plot_w * index / (len(points) - 1) if len(points) > 1 else plot_w / 2)
 
     def y(value: Decimal) -> float:
-        return TOP + float((high - value) / (high - low)) * plot_h
+        return TOP + (top - float(value)) * scale
 
-    series = [
-        Series(
-            key=key,
-            label=label,
-            points=" ".join(f"{x(i):.1f},{y(_value(p, key)):.1f}" for i, p in enumerate(points)),
-            last=_value(points[-1], key),
-            markers=[(f"{x(i):.1f}", f"{y(_value(p, key)):.1f}") for i, p in enumerate(points)]
-            if len(points) <= MAX_MARKED_POINTS
-            else [],
+    xs = [f"{x(i):.1f}" for i in range(len(points))]
+    marked = len(points) <= MAX_MARKED_POINTS
+    series = []
+    for key, label in SERIES:
+        ys = [f"{y(value):.1f}" for value in columns[key]]
+        series.append(
+            Series(
+                key=key,
+                label=label,
+                points=" ".join(f"{cx},{cy}" for cx, cy in zip(xs, ys, strict=True)),
+                last=columns[key][-1],
+                markers=list(zip(xs, ys, strict=True)) if marked else [],
+            )
         )
-        for key, label in SERIES
-    ]
     ticks = [Tick(y=y(v), label=f"{v:+.2f}") for v in (high, (high + low) / 2, low)]
     return PnlChart(
         width=WIDTH,

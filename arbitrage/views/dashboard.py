@@ -10,16 +10,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from arbitrage.models import TERMINAL_STATUSES, MarketSnapshot, Subscription
+from arbitrage.models import MarketSnapshot, Subscription
 from arbitrage.selectors import (
-    executions_of_user,
+    executions_recent_for_user,
     executions_upcoming_for_user,
     kill_switch_state,
     notice_for_user,
     notices_open_for_user,
     pnl_cumulative_for_user,
     snapshots_for_symbols,
-    subscriptions_of_user,
+    subscriptions_overview_of_user,
 )
 from arbitrage.services.audit import Actor
 from arbitrage.services.subscriptions import kill_switch_set, trading_halt_set
@@ -60,13 +60,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
         "nav": "dashboard",
-        "rows": subscription_rows(list(subscriptions_of_user(user=user))),
+        "rows": subscription_rows(list(subscriptions_overview_of_user(user=user))),
         "upcoming": executions_upcoming_for_user(user=user),
-        "recent": list(
-            executions_of_user(user=user)
-            .filter(status__in=TERMINAL_STATUSES)
-            .order_by("-funding_time", "-pk")[:RECENT_EXECUTIONS]
-        ),
+        "recent": executions_recent_for_user(user=user, limit=RECENT_EXECUTIONS),
         "notices": notices_open_for_user(user=user),
         "kill": kill_switch_state(user=user),
         "chart": pnl_chart(pnl_cumulative_for_user(user=user)),

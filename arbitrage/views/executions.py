@@ -15,8 +15,8 @@ from arbitrage.selectors import (
     execution_for_user,
     execution_orders,
     execution_payments,
+    execution_rows_of_user,
     execution_timeline,
-    executions_of_user,
 )
 from arbitrage.views.common import owned_or_404
 
@@ -29,7 +29,7 @@ def _day_start(day) -> datetime:
 
 def execution_list(request: HttpRequest) -> HttpResponse:
     form = ExecutionFilterForm(request.GET or None, user=request.user)
-    executions = executions_of_user(user=request.user).order_by("-funding_time", "-pk")
+    executions = execution_rows_of_user(user=request.user).order_by("-funding_time", "-pk")
     if form.is_bound:
         form.is_valid()  # invalid filters are shown as errors and left out; valid ones still apply
         filters = form.valid_filters()

@@ -36,7 +36,8 @@ def offline_subscription(owner, symbol: str = "DOGEUSDT"):
 
 def make_execution(subscription, *, funding_time=T, status="completed", legs=True, **fields) -> Execution:
     execution = Execution.objects.create(
-        subscription=subscription, funding_time=funding_time, status=status, status_changed_at=funding_time,
+        subscription=subscription, owner_id=subscription.owner_id, funding_time=funding_time, status=status,
+        status_changed_at=funding_time,
         deadline_at=funding_time + timedelta(minutes=5), symbol=subscription.symbol, primary_venue="bybit",
         hedge_venue="bingx", primary_side="sell", quantity=Decimal(100), leverage=3, lead_seconds=5,
         close_delay_seconds=10, **fields,

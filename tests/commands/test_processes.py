@@ -142,8 +142,9 @@ from datetime import UTC, datetime, timedelta
 from arbitrage.models import Execution, Subscription
 s = Subscription.objects.get()
 t = datetime(2026, 11, 24, 8, tzinfo=UTC)
-Execution.objects.create(subscription=s, funding_time=t, status="skipped", status_changed_at=t, deadline_at=t,
-    symbol=s.symbol, primary_venue="bybit", hedge_venue="bingx", leverage=3, lead_seconds=5, close_delay_seconds=10)
+Execution.objects.create(subscription=s, owner_id=s.owner_id, funding_time=t, status="skipped", status_changed_at=t,
+    deadline_at=t, symbol=s.symbol, primary_venue="bybit", hedge_venue="bingx", leverage=3, lead_seconds=5,
+    close_delay_seconds=10)
 """
 
 

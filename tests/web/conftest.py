@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from arbitrage.models import Execution, ExecutionEvent, ExecutionStatus, Notice, Order, Subscription
+from arbitrage.services.pnl import execution_pnl_record
 from arbitrage.services.subscriptions import SubscriptionInput, subscription_create
 from tests.conftest import make_sim_account
 
@@ -55,9 +56,14 @@ def subscription(sim_accounts, user) -> Subscription:
 
 
 def make_execution(subscription: Subscription, *, minutes: float = -60, status=ExecutionStatus.COMPLETED, **fields):
+    """An execution as the planner arms it; P&L given here is recorded the way the executor records it (with the
+    owner's running totals)."""
     now = timezone.now()
+    pnl = {name: fields.pop(name, None) for name in ("pnl_funding", "pnl_fees", "pnl_price")}
+    final = fields.pop("pnl_final", False)
     defaults = {
         "subscription": subscription,
+        "owner_id": subscription.owner_id,
         "funding_time": now + timedelta(minutes=minutes),
         "status": status,
         "status_changed_at": now,
@@ -75,7 +81,14 @@ def make_execution(subscription: Subscription, *, minutes: float = -60, status=E
         "expected_edge_bps": Decimal("1.25"),
     }
     defaults.update(fields)
-    return Execution.objects.create(**defaults)
+    execution = Execution.objects.create(**defaults)
+    if any(value is not None for value in pnl.values()) or final:
+        execution_pnl_record(
+            execution_id=execution.pk, funding=pnl["pnl_funding"], fees=pnl["pnl_fees"], price=pnl["pnl_price"],
+            final=final,
+        )  # fmt: skip
+        execution.refresh_from_db()
+    return execution
 
 
 def add_legs(execution: Execution, prefix: str = "fa") -> list[Order]:
